@@ -1,0 +1,166 @@
+"""The Space abstraction: a set of sub-network choices, with a vectorized population form.
+
+Every family implements the integer population matrix (one row per sub-network, one column per
+gene, inactive genes zero so that a row is canonical) and gets the per-Arch operations from it, so
+sampling, mutation and crossover are written once and search never has to touch Arch objects.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+from onceforall.errors import ArchError
+
+ArchT = TypeVar("ArchT")
+
+Population = np.ndarray  # int32 matrix, shape (n, space.population_width)
+
+
+class Space(ABC, Generic[ArchT]):
+    """A search space whose points are immutable `ArchT` values."""
+
+    # --- population form (implemented per family) ---------------------------------------------
+
+    @property
+    @abstractmethod
+    def population_width(self) -> int:
+        """Number of integer genes per sub-network."""
+
+    @abstractmethod
+    def to_population(self, archs: Iterable[ArchT]) -> Population: ...
+
+    @abstractmethod
+    def from_population(self, population: Population) -> list[ArchT]: ...
+
+    @abstractmethod
+    def sample_population(self, n: int, rng: np.random.Generator) -> Population:
+        """`n` rows sampled gene by gene (each choice uniform), canonical."""
+
+    @abstractmethod
+    def mutate_population(
+        self,
+        population: Population,
+        rng: np.random.Generator,
+        prob: float = 0.1,
+        resolution_prob: float = 0.5,
+    ) -> Population:
+        """Resample each gene with probability `prob` (the resolution with `resolution_prob`)."""
+
+    @abstractmethod
+    def crossover_population(
+        self, first: Population, second: Population, rng: np.random.Generator
+    ) -> Population:
+        """Each gene of each child from either parent with probability 1/2."""
+
+    @abstractmethod
+    def contains_population(self, population: Population) -> np.ndarray:
+        """Boolean mask: which rows are canonical points of this space."""
+
+    @abstractmethod
+    def macs_population(self, population: Population) -> np.ndarray:
+        """Multiply-accumulates per row (int64), as the reference's count_net_flops counts them."""
+
+    @abstractmethod
+    def params_population(self, population: Population) -> np.ndarray:
+        """Parameter counts per row (int64) of the exported sub-network."""
+
+    # --- per-Arch operations (implemented per family) -----------------------------------------
+
+    @abstractmethod
+    def validate(self, arch: ArchT, *, any_resolution: bool = False) -> None:
+        """Raise ArchError naming the field, the value and the allowed values."""
+
+    @abstractmethod
+    def max(self) -> ArchT: ...
+
+    @abstractmethod
+    def min(self) -> ArchT: ...
+
+    @abstractmethod
+    def size(self, with_resolutions: bool = False) -> int:
+        """Exact number of distinct sub-networks (times the resolutions if asked)."""
+
+    @abstractmethod
+    def parse(self, text: str) -> ArchT:
+        """Arch from its compact string form; ArchError if it is not in this space."""
+
+    @abstractmethod
+    def arch_from_json(self, obj: dict[str, Any]) -> ArchT: ...
+
+    @abstractmethod
+    def from_reference_dict(self, ref: dict[str, Any], resolution: int | None = None) -> ArchT: ...
+
+    @abstractmethod
+    def to_reference_dict(self, arch: ArchT) -> dict[str, Any]: ...
+
+    # --- derived, shared by every family ------------------------------------------------------
+
+    def contains(self, arch: object) -> bool:
+        try:
+            self.validate(arch)  # type: ignore[arg-type]
+        except ArchError:
+            return False
+        return True
+
+    def sample(self, rng: np.random.Generator) -> ArchT:
+        return self.from_population(self.sample_population(1, rng))[0]
+
+    def sample_distinct(self, n: int, rng: np.random.Generator) -> list[ArchT]:
+        """`n` distinct sub-networks (ArchError if the space has fewer)."""
+        total = self.size(with_resolutions=True)
+        if n > total:
+            raise ArchError(f"cannot sample {n} distinct sub-networks from a space of {total}")
+        rows = np.zeros((0, self.population_width), dtype=np.int32)
+        while len(rows) < n:
+            fresh = self.sample_population(max(2 * (n - len(rows)), 16), rng)
+            rows = unique_rows(np.concatenate([rows, fresh]))
+        return self.from_population(rows[:n])
+
+    def mutate(
+        self,
+        arch: ArchT,
+        rng: np.random.Generator,
+        prob: float = 0.1,
+        resolution_prob: float = 0.5,
+    ) -> ArchT:
+        self.validate(arch)
+        row = self.to_population([arch])
+        return self.from_population(self.mutate_population(row, rng, prob, resolution_prob))[0]
+
+    def crossover(self, first: ArchT, second: ArchT, rng: np.random.Generator) -> ArchT:
+        self.validate(first)
+        self.validate(second)
+        child = self.crossover_population(
+            self.to_population([first]), self.to_population([second]), rng
+        )
+        return self.from_population(child)[0]
+
+    def macs(self, arch: ArchT) -> int:
+        self.validate(arch, any_resolution=True)
+        return int(self.macs_population(self.to_population([arch]))[0])
+
+    def params(self, arch: ArchT) -> int:
+        self.validate(arch, any_resolution=True)
+        return int(self.params_population(self.to_population([arch]))[0])
+
+
+def unique_rows(population: Population) -> Population:
+    """Distinct rows in first-seen order (populations are canonical, so equal rows = equal nets)."""
+    if len(population) == 0:
+        return population
+    _, first = np.unique(population, axis=0, return_index=True)
+    return population[np.sort(first)]
+
+
+def choice_tuple(values: Sequence[int], name: str) -> tuple[int, ...]:
+    """Sorted, de-duplicated choices; ArchError when empty or not positive."""
+    result = tuple(sorted(set(int(v) for v in values)))
+    if not result:
+        raise ArchError(f"{name}: at least one choice is needed")
+    if result[0] <= 0:
+        raise ArchError(f"{name}: choices must be positive, got {result}")
+    return result

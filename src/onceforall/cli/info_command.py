@@ -1,0 +1,98 @@
+"""`ofa list` and `ofa info NAME`: what supernets exist and what their spaces hold."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from typing import Any
+
+from onceforall.arch.mbv3 import MBv3Space
+from onceforall.cli.output import print_json, print_table
+from onceforall.models.registry import list_supernets, supernet_entry, supernet_space
+
+
+def register(subparsers: Any) -> None:
+    listing = subparsers.add_parser("list", help="registered supernets")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(run=run_list)
+
+    info = subparsers.add_parser(
+        "info", help="choices, exact size, MACs/params of a supernet's space"
+    )
+    info.add_argument("name", help="supernet name (see `ofa list`)")
+    info.add_argument("--num-classes", type=int, default=None, help="classifier outputs")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(run=run_info)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    entries = [supernet_entry(name) for name in list_supernets()]
+    if args.json:
+        print_json([{"name": e.name, "description": e.description} for e in entries])
+    else:
+        print_table(["name", "description"], [[e.name, e.description] for e in entries])
+    return 0
+
+
+def space_info(name: str, num_classes: int | None = None) -> dict[str, Any]:
+    """Everything `ofa info` shows, as a JSON-ready dict."""
+    space = supernet_space(name, num_classes)
+    entry = supernet_entry(name)
+    info: dict[str, Any] = {"name": name, "description": entry.description}
+    if isinstance(space, MBv3Space):
+        info["choices"] = {
+            "kernel_size": list(space.kernel_sizes),
+            "expand_ratio": list(space.expand_ratios),
+            "depth": [list(space.stage_depths(s)) for s in range(space.num_stages)],
+            "resolution": list(space.resolutions),
+        }
+        info["num_classes"] = space.layout.head.num_classes
+    info["size"] = space.size()
+    info["size_with_resolutions"] = space.size(with_resolutions=True)
+    rows = []
+    smallest, largest = space.min(), space.max()
+    for resolution in getattr(space, "resolutions", ()):
+        low, high = (
+            replace(smallest, resolution=resolution),
+            replace(largest, resolution=resolution),
+        )
+        rows.append(
+            {
+                "resolution": resolution,
+                "min_macs": space.macs(low),
+                "max_macs": space.macs(high),
+                "min_params": space.params(low),
+                "max_params": space.params(high),
+            }
+        )
+    info["min_arch"] = str(smallest)
+    info["max_arch"] = str(largest)
+    info["per_resolution"] = rows
+    return info
+
+
+def run_info(args: argparse.Namespace) -> int:
+    info = space_info(args.name, args.num_classes)
+    if args.json:
+        print_json(info)
+        return 0
+    print(f"{info['name']}: {info['description']}")
+    for dimension, values in info.get("choices", {}).items():
+        print(f"  {dimension:13s} {values}")
+    print(f"  sub-networks  {info['size']:,} ({info['size_with_resolutions']:,} with resolutions)")
+    print(f"  min arch      {info['min_arch']}")
+    print(f"  max arch      {info['max_arch']}")
+    print_table(
+        ["resolution", "min MMACs", "max MMACs", "min params", "max params"],
+        [
+            [
+                r["resolution"],
+                f"{r['min_macs'] / 1e6:.3f}",
+                f"{r['max_macs'] / 1e6:.3f}",
+                f"{r['min_params']:,}",
+                f"{r['max_params']:,}",
+            ]
+            for r in info["per_resolution"]
+        ],
+    )
+    return 0

@@ -1,0 +1,43 @@
+"""Printing helpers shared by the subcommands: JSON and aligned tables."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+_NUMBER_LIST = re.compile(r"\[\s*(-?[\d.e+]+(?:,\s*-?[\d.e+]+)*)\s*\]")
+
+
+def format_json(obj: Any) -> str:
+    """Indented JSON with lists of numbers kept on one line."""
+    text = json.dumps(obj, indent=2)
+    return _NUMBER_LIST.sub(lambda m: "[" + ", ".join(re.split(r",\s*", m.group(1))) + "]", text)
+
+
+def print_json(obj: Any) -> None:
+    print(format_json(obj))
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Numbers right-aligned, text left-aligned."""
+    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    numeric = [
+        all(isinstance(row[i], (int, float)) or _looks_numeric(str(row[i])) for row in rows)
+        for i in range(len(header))
+    ]
+    for index, row in enumerate(cells):
+        print(
+            "  ".join(
+                (cell.rjust(width) if is_number else cell.ljust(width))
+                for cell, width, is_number in zip(row, widths, numeric, strict=True)
+            ).rstrip()
+        )
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def _looks_numeric(text: str) -> bool:
+    return bool(re.fullmatch(r"[-+]?[\d,]*\.?\d+(e[-+]?\d+)?%?", text))

@@ -1,0 +1,263 @@
+"""OFA-MobileNetV3 (and every MBv3Layout family): supernet, static twin, registered variants."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from onceforall.arch.mbv3 import MBv3Arch, MBv3Space
+from onceforall.arch.mbv3_layout import (
+    FixedBlockLayout,
+    HeadLayout,
+    MBv3Layout,
+    StageLayout,
+    StemLayout,
+    mobilenet_v3_layout,
+)
+from onceforall.models.registry import register_supernet
+from onceforall.models.supernet import Supernet
+from onceforall.nn.activations import build_activation
+from onceforall.nn.blocks import ElasticMBConv, MBConv, conv_bn_act, fixed_mbconv
+from onceforall.nn.elastic import KernelTransform
+
+
+class Head(nn.Module):
+    """[1x1 conv + BN + act] -> global average pool -> [1x1 conv + act] -> dropout -> linear."""
+
+    def __init__(self, layout: MBv3Layout, dropout: float) -> None:
+        super().__init__()
+        head = layout.head
+        channels = layout.stages[-1].out_channels
+        self.pre_pool: nn.Sequential | None = None
+        self.post_pool: nn.Sequential | None = None
+        if head.pre_pool_channels is not None:
+            self.pre_pool = conv_bn_act(
+                channels,
+                head.pre_pool_channels,
+                1,
+                1,
+                head.activation,
+                bn=layout.bn,
+            )
+            channels = head.pre_pool_channels
+        if head.post_pool_channels is not None:
+            self.post_pool = nn.Sequential()
+            self.post_pool.add_module(
+                "conv", nn.Conv2d(channels, head.post_pool_channels, 1, bias=False)
+            )
+            self.post_pool.add_module("act", build_activation(head.activation))
+            channels = head.post_pool_channels
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(channels, head.num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.pre_pool is not None:
+            x = self.pre_pool(x)
+        x = x.mean((2, 3), keepdim=True)
+        if self.post_pool is not None:
+            x = self.post_pool(x)
+        return self.classifier(self.dropout(torch.flatten(x, 1)))
+
+
+class MobileNet(nn.Module):
+    """Static twin of the supernet: what `static(arch)` returns and `export(arch)` traces."""
+
+    def __init__(
+        self, stem: nn.Sequential, first_block: MBConv, stages: nn.ModuleList, head: Head
+    ) -> None:
+        super().__init__()
+        self.stem = stem
+        self.first_block = first_block
+        self.stages = stages
+        self.head = head
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.first_block(self.stem(x))
+        for stage in self.stages:
+            x = stage(x)
+        return self.head(x)
+
+
+class OFAMobileNetV3(Supernet[MBv3Arch]):
+    """The weight-sharing network of an MBv3Layout (OFA-MobileNetV3, OFA-ProxylessNAS)."""
+
+    space: MBv3Space
+
+    def __init__(
+        self, space: MBv3Space, dropout: float = 0.1, kernel_transform: KernelTransform = "matrix"
+    ) -> None:
+        super().__init__(space)
+        layout = space.layout
+        stem = layout.stem
+        self.stem = conv_bn_act(
+            layout.in_channels,
+            stem.out_channels,
+            stem.kernel_size,
+            stem.stride,
+            stem.activation,
+            bn=layout.bn,
+        )
+        first = layout.first_block
+        self.first_block = fixed_mbconv(
+            stem.out_channels,
+            first.out_channels,
+            first.kernel_size,
+            first.stride,
+            first.activation,
+            first.use_se,
+            se_reduction=layout.se_reduction,
+            divisor=layout.channel_divisor,
+            bn=layout.bn,
+        )
+        # Typed view of the elastic blocks per stage; `stages` registers the same modules.
+        self.stage_blocks: tuple[tuple[ElasticMBConv, ...], ...] = tuple(
+            tuple(
+                ElasticMBConv(
+                    layout.stage_in_channels(s) if i == 0 else stage.out_channels,
+                    stage.out_channels,
+                    space.kernel_sizes,
+                    space.expand_ratios,
+                    stage.stride if i == 0 else 1,
+                    stage.activation,
+                    stage.use_se,
+                    se_reduction=layout.se_reduction,
+                    divisor=layout.channel_divisor,
+                    kernel_transform=kernel_transform,
+                    bn=layout.bn,
+                )
+                for i in range(stage.max_depth)
+            )
+            for s, stage in enumerate(layout.stages)
+        )
+        self.stages = nn.ModuleList(nn.ModuleList(blocks) for blocks in self.stage_blocks)
+        self.head = Head(layout, dropout)
+        self._active_blocks: tuple[ElasticMBConv, ...] = ()
+        self._apply_arch(self._arch)
+        _initialize(self)
+
+    def elastic_blocks(self) -> Iterator[ElasticMBConv]:
+        """Every elastic block, active or not, in network order."""
+        for blocks in self.stage_blocks:
+            yield from blocks
+
+    def active_blocks(self) -> tuple[ElasticMBConv, ...]:
+        """The blocks of the active sub-network (first `depth` blocks of each stage)."""
+        return self._active_blocks
+
+    def _apply_arch(self, arch: MBv3Arch) -> None:
+        active = []
+        for blocks, stage_arch in zip(self.stage_blocks, arch.stages, strict=True):
+            for block, choice in zip(blocks, stage_arch, strict=False):
+                block.set_active(choice)
+                active.append(block)
+        self._active_blocks = tuple(active)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.first_block(self.stem(x))
+        for block in self._active_blocks:
+            x = block(x)
+        return self.head(x)
+
+    @torch.no_grad()
+    def static(self, arch: MBv3Arch) -> MobileNet:
+        with self.using(arch):
+            stages = nn.ModuleList(
+                nn.Sequential(*(block.export() for block in blocks[: len(stage_arch)]))
+                for blocks, stage_arch in zip(self.stage_blocks, arch.stages, strict=True)
+            )
+        net = MobileNet(
+            copy.deepcopy(self.stem),
+            copy.deepcopy(self.first_block),
+            stages,
+            copy.deepcopy(self.head),
+        )
+        return net.train(self.training)
+
+
+@torch.no_grad()
+def _initialize(net: nn.Module) -> None:
+    """He-normal convolutions, unit BN, small linear: the reference's initialization."""
+    for module in net.modules():
+        weight = getattr(module, "weight", None)
+        if not isinstance(weight, nn.Parameter):
+            continue
+        if weight.dim() == 4:
+            nn.init.kaiming_normal_(weight, mode="fan_out")
+            bias = getattr(module, "bias", None)
+            if isinstance(bias, nn.Parameter):
+                bias.zero_()
+        elif weight.dim() == 2:
+            bound = 1.0 / weight.shape[1] ** 0.5
+            nn.init.uniform_(weight, -bound, bound)
+            bias = getattr(module, "bias", None)
+            if isinstance(bias, nn.Parameter):
+                bias.zero_()
+        elif weight.dim() == 1:
+            weight.fill_(1.0)
+            bias = getattr(module, "bias", None)
+            if isinstance(bias, nn.Parameter):
+                bias.zero_()
+
+
+IMAGENET_RESOLUTIONS = tuple(range(128, 225, 4))
+SMALL_INPUT_RESOLUTIONS = (24, 28, 32)
+
+
+def tiny_mbv3_layout(num_classes: int) -> MBv3Layout:
+    """A few thousand parameters with every feature of the real layout (SE, hswish, strides)."""
+    return MBv3Layout(
+        stem=StemLayout(out_channels=8, stride=2, activation="hswish"),
+        first_block=FixedBlockLayout(out_channels=8, stride=1, activation="relu", use_se=False),
+        stages=(
+            StageLayout(out_channels=8, stride=2, activation="relu", use_se=False, max_depth=4),
+            StageLayout(out_channels=16, stride=2, activation="hswish", use_se=True, max_depth=4),
+            StageLayout(out_channels=16, stride=1, activation="hswish", use_se=True, max_depth=4),
+        ),
+        head=HeadLayout(
+            pre_pool_channels=32,
+            post_pool_channels=48,
+            activation="hswish",
+            num_classes=num_classes,
+        ),
+    )
+
+
+def _register() -> None:
+    def mbv3(width: float, small: bool, resolutions: tuple[int, ...]) -> Any:
+        return lambda n: MBv3Space(
+            mobilenet_v3_layout(width, n, small_input=small), resolutions=resolutions
+        )
+
+    register_supernet(
+        "ofa_mbv3_w10",
+        "OFA-MobileNetV3 w1.0 (d234 e346 k357), ImageNet layout, 128-224 px",
+        mbv3(1.0, False, IMAGENET_RESOLUTIONS),
+        OFAMobileNetV3,
+    )
+    register_supernet(
+        "ofa_mbv3_w12",
+        "OFA-MobileNetV3 w1.2 (d234 e346 k357), ImageNet layout, 128-224 px",
+        mbv3(1.2, False, IMAGENET_RESOLUTIONS),
+        OFAMobileNetV3,
+    )
+    register_supernet(
+        "ofa_mbv3_w10_small_input",
+        "OFA-MobileNetV3 w1.0 for 24-32 px images: first stage without stride (16x downsampling)",
+        mbv3(1.0, True, SMALL_INPUT_RESOLUTIONS),
+        OFAMobileNetV3,
+        default_num_classes=10,
+    )
+    register_supernet(
+        "test_mbv3_tiny",
+        "tiny MBv3 layout (3 stages, 8-16 channels, 16-24 px) for fast tests",
+        lambda n: MBv3Space(tiny_mbv3_layout(n), resolutions=(16, 20, 24)),
+        OFAMobileNetV3,
+        default_num_classes=10,
+    )
+
+
+_register()
