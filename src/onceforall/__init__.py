@@ -26,6 +26,11 @@ _EXPORTS = {
     "MBv3Arch": "onceforall.arch.mbv3",
     "MBv3Block": "onceforall.arch.mbv3",
     "MBv3Space": "onceforall.arch.mbv3",
+    "OFAResNet": "onceforall.models.resnet",
+    "ResNetArch": "onceforall.arch.resnet",
+    "ResNetStage": "onceforall.arch.resnet",
+    "ResNetStem": "onceforall.arch.resnet",
+    "ResNetSpace": "onceforall.arch.resnet_space",
     "Space": "onceforall.arch.space",
     "reorder_channels": "onceforall.nn.reorder",
     "load_specialized": "onceforall.compat.net_config",
@@ -39,7 +44,12 @@ __all__ = [
     "MBv3Block",
     "MBv3Space",
     "OFAMobileNetV3",
+    "OFAResNet",
     "OnceForAllError",
+    "ResNetArch",
+    "ResNetSpace",
+    "ResNetStage",
+    "ResNetStem",
     "Space",
     "Supernet",
     "create_supernet",
@@ -52,6 +62,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from onceforall.arch.mbv3 import MBv3Arch, MBv3Block, MBv3Space
+    from onceforall.arch.resnet import ResNetArch, ResNetStage, ResNetStem
+    from onceforall.arch.resnet_space import ResNetSpace
     from onceforall.arch.space import Space
     from onceforall.compat.net_config import load_specialized
     from onceforall.errors import ArchError, OnceForAllError
@@ -62,6 +74,7 @@ if TYPE_CHECKING:
         register_supernet,
         supernet_space,
     )
+    from onceforall.models.resnet import OFAResNet
     from onceforall.models.supernet import Supernet
     from onceforall.nn.reorder import reorder_channels
 

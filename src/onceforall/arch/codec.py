@@ -7,8 +7,13 @@ strict: anything else is a CodecError that names the position (0-based) and what
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from onceforall.arch.mbv3 import MBv3Arch, MBv3Block
 from onceforall.errors import CodecError
+
+T = TypeVar("T")
 
 
 def format_mbv3(arch: MBv3Arch) -> str:
@@ -18,7 +23,7 @@ def format_mbv3(arch: MBv3Arch) -> str:
     return "-".join([f"r{arch.resolution}", *stages])
 
 
-class _Reader:
+class TextReader:
     """A cursor over the text that raises CodecError with the position."""
 
     def __init__(self, text: str) -> None:
@@ -52,21 +57,44 @@ class _Reader:
             raise self.fail(f"a number without leading zeros ({what})")
         return int(digits)
 
+    def separated(self, item: Callable[[TextReader], T], separator: str) -> list[T]:
+        """One item, then more as long as `separator` follows."""
+        items = [item(self)]
+        while self.peek() == separator:
+            self.pos += 1
+            items.append(item(self))
+        return items
 
-def parse_mbv3(text: str) -> MBv3Arch:
+    def decimal(self, what: str) -> float:
+        """A number with a fractional part, e.g. ``0.65`` or ``1.0``."""
+        start = self.pos
+        self.number(what)
+        if self.peek() != ".":
+            raise self.fail(f"'.' and the fraction of a decimal number ({what})")
+        self.pos += 1
+        fraction = self.pos
+        while self.peek().isdigit() and self.peek().isascii():
+            self.pos += 1
+        if self.pos == fraction:
+            raise self.fail(f"the digits after '.' ({what})")
+        return float(self.text[start : self.pos])
+
+
+def read_resolution(text: str) -> tuple[TextReader, int]:
+    """A reader over an arch string, past its leading ``r<resolution>``."""
     if not isinstance(text, str):
         raise CodecError(f"an arch string is a str, got {type(text).__name__}")
-    reader = _Reader(text)
+    reader = TextReader(text)
     reader.expect("r")
-    resolution = reader.number("resolution")
+    return reader, reader.number("resolution")
+
+
+def parse_mbv3(text: str) -> MBv3Arch:
+    reader, resolution = read_resolution(text)
     stages: list[tuple[MBv3Block, ...]] = []
     while reader.peek() == "-":
         reader.pos += 1
-        blocks = [_parse_block(reader)]
-        while reader.peek() == "_":
-            reader.pos += 1
-            blocks.append(_parse_block(reader))
-        stages.append(tuple(blocks))
+        stages.append(tuple(reader.separated(_parse_block, "_")))
     if reader.pos != len(text):
         raise reader.fail("'-', '_' or the end")
     if not stages:
@@ -74,7 +102,7 @@ def parse_mbv3(text: str) -> MBv3Arch:
     return MBv3Arch(resolution, tuple(stages))
 
 
-def _parse_block(reader: _Reader) -> MBv3Block:
+def _parse_block(reader: TextReader) -> MBv3Block:
     reader.expect("k")
     kernel_size = reader.number("kernel size")
     reader.expect("e")

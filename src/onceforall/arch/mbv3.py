@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from onceforall.arch.genome import GeneGroup, Genome, GenomeSpace
 from onceforall.arch.mbv3_layout import MBv3Layout
-from onceforall.arch.space import Population, Space, choice_tuple
+from onceforall.arch.space import Population, choice_tuple
 from onceforall.errors import ArchError
 
 
@@ -106,7 +107,7 @@ def _default_resolutions() -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class MBv3Space(Space[MBv3Arch]):
+class MBv3Space(GenomeSpace[MBv3Arch]):
     """Kernel size x expand ratio per block, depth per stage, and the input resolution.
 
     Choices are the same for every block, as in the paper. A restricted space (for a progressive
@@ -175,6 +176,15 @@ class MBv3Space(Space[MBv3Arch]):
             depths=changes.get("depths", self.depths),
             resolutions=changes.get("resolutions", self.resolutions),
         )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kernel_size": list(self.kernel_sizes),
+            "expand_ratio": list(self.expand_ratios),
+            "depth": [list(self.stage_depths(s)) for s in range(self.num_stages)],
+            "resolution": list(self.resolutions),
+            "num_classes": self.layout.head.num_classes,
+        }
 
     # --- single archs --------------------------------------------------------------------------
 
@@ -269,6 +279,20 @@ class MBv3Space(Space[MBv3Arch]):
     # --- population form -----------------------------------------------------------------------
     # Columns: [resolution | depth per stage | kernel size per slot | expand ratio per slot];
     # values, not indices, so rows stay meaningful in restricted spaces. Inactive slots are 0.
+    # Sampling, mutation, crossover and membership come from GenomeSpace.
+
+    @cached_property
+    def genome(self) -> Genome:
+        slots = self.layout.num_slots
+        return Genome(
+            (
+                GeneGroup("resolution", self.resolutions, kind="resolution"),
+                *(GeneGroup(f"depth{s}", self.stage_depths(s)) for s in range(self.num_stages)),
+                GeneGroup("kernel_size", self.kernel_sizes, slots, kind="slot"),
+                GeneGroup("expand_ratio", self.expand_ratios, slots, kind="slot"),
+            ),
+            draw_first=tuple(f"depth{s}" for s in range(self.num_stages)),
+        )
 
     @cached_property
     def _slot_stage(self) -> np.ndarray:
@@ -278,10 +302,6 @@ class MBv3Space(Space[MBv3Arch]):
     def _slot_position(self) -> np.ndarray:
         return np.concatenate([np.arange(n) for n in self.layout.slots_per_stage])
 
-    @property
-    def population_width(self) -> int:
-        return 1 + self.num_stages + 2 * self.layout.num_slots
-
     def columns(self) -> tuple[slice, slice, slice]:
         """Column slices of (depths, kernel sizes, expand ratios); column 0 is the resolution."""
         s, n = self.num_stages, self.layout.num_slots
@@ -290,17 +310,8 @@ class MBv3Space(Space[MBv3Arch]):
     def active_slots(self, population: Population) -> np.ndarray:
         """Boolean (rows, slots): which block slots run."""
         depth_cols, _, _ = self.columns()
-        depths = population[:, depth_cols][:, self._slot_stage]
+        depths = np.asarray(population)[:, depth_cols][:, self._slot_stage]
         return self._slot_position[None, :] < depths
-
-    def canonicalize(self, population: Population) -> Population:
-        """Zero the genes of inactive slots, so equal networks have equal rows."""
-        out = np.array(population, dtype=np.int32, copy=True)
-        _, k_cols, e_cols = self.columns()
-        inactive = ~self.active_slots(out)
-        out[:, k_cols][inactive] = 0  # basic slices are views: this writes into `out`
-        out[:, e_cols][inactive] = 0
-        return out
 
     def to_population(self, archs: Iterable[MBv3Arch]) -> Population:
         archs = list(archs)
@@ -340,73 +351,6 @@ class MBv3Space(Space[MBv3Arch]):
             )
             result.append(MBv3Arch(row[0], stages))
         return result
-
-    def sample_population(self, n: int, rng: np.random.Generator) -> Population:
-        return self.canonicalize(self._random_genes(n, rng))
-
-    def _random_genes(self, n: int, rng: np.random.Generator) -> Population:
-        """Uniform choices for every gene, active or not (not canonical)."""
-        slots = self.layout.num_slots
-        depths = np.stack(
-            [rng.choice(self.stage_depths(s), size=n) for s in range(self.num_stages)], axis=1
-        ).reshape(n, self.num_stages)
-        return np.concatenate(
-            [
-                rng.choice(self.resolutions, size=(n, 1)),
-                depths,
-                rng.choice(self.kernel_sizes, size=(n, slots)),
-                rng.choice(self.expand_ratios, size=(n, slots)),
-            ],
-            axis=1,
-        ).astype(np.int32)
-
-    def _fill_inactive_genes(self, population: Population, donor: Population) -> Population:
-        """Give slots that became active (gene 0) the donor's gene, then canonicalize."""
-        out = population.copy()
-        _, k_cols, e_cols = self.columns()
-        for cols in (k_cols, e_cols):
-            genes = out[:, cols]  # a view into `out`
-            missing = genes == 0
-            genes[missing] = donor[:, cols][missing]
-        return self.canonicalize(out)
-
-    def mutate_population(
-        self,
-        population: Population,
-        rng: np.random.Generator,
-        prob: float = 0.1,
-        resolution_prob: float = 0.5,
-    ) -> Population:
-        population = np.asarray(population, dtype=np.int32)
-        fresh = self._random_genes(len(population), rng)
-        chance = np.full(self.population_width, prob)
-        chance[0] = resolution_prob
-        mutate = rng.random(population.shape) < chance[None, :]
-        return self._fill_inactive_genes(np.where(mutate, fresh, population), fresh)
-
-    def crossover_population(
-        self, first: Population, second: Population, rng: np.random.Generator
-    ) -> Population:
-        first = np.asarray(first, dtype=np.int32)
-        second = np.asarray(second, dtype=np.int32)
-        take_first = rng.random(first.shape) < 0.5
-        child = np.where(take_first, first, second)
-        # A slot active in the child but inactive in the parent it drew from: the other parent has
-        # it active (the child's depth is one of the parents'), so it fills the gene.
-        donor = np.where(take_first, second, first)
-        return self._fill_inactive_genes(child, donor)
-
-    def contains_population(self, population: Population) -> np.ndarray:
-        population = np.asarray(population)
-        depth_cols, k_cols, e_cols = self.columns()
-        ok = np.isin(population[:, 0], self.resolutions)
-        for s in range(self.num_stages):
-            ok &= np.isin(population[:, depth_cols][:, s], self.stage_depths(s))
-        active = self.active_slots(population)
-        for cols, choices in ((k_cols, self.kernel_sizes), (e_cols, self.expand_ratios)):
-            genes = population[:, cols]
-            ok &= np.all(np.where(active, np.isin(genes, choices), genes == 0), axis=1)
-        return ok
 
     def macs_population(self, population: Population) -> np.ndarray:
         from onceforall.efficiency.flops import mbv3_cost_model

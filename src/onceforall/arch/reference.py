@@ -35,7 +35,7 @@ def reference_resolution(ref: dict[str, Any], resolution: int | None) -> int:
     return value
 
 
-def _int_list(ref: dict[str, Any], key: str, length: Sequence[int]) -> list[int]:
+def int_list(ref: dict[str, Any], key: str, length: Sequence[int]) -> list[int]:
     if key not in ref:
         raise ArchError(f"the reference dict has no '{key}'")
     values = ref[key]
@@ -59,11 +59,11 @@ def mbv3_from_reference_dict(
         raise ArchError("'wid' (width choices) is not part of this space")
     slots = space.layout.slots_per_stage
     elastic = [s for s, stage in enumerate(space.layout.stages) if stage.elastic_depth]
-    kernel_sizes = _int_list(ref, "ks", [sum(slots)])
-    expand_ratios = _int_list(ref, "e", [sum(slots)])
+    kernel_sizes = int_list(ref, "ks", [sum(slots)])
+    expand_ratios = int_list(ref, "e", [sum(slots)])
     # The reference lists a depth for every stage or only for the elastic ones; a fixed stage's
     # entry is ignored (the reference clips it to the stage's block count).
-    depths_in = _int_list(ref, "d", [len(slots), len(elastic)])
+    depths_in = int_list(ref, "d", [len(slots), len(elastic)])
     depths = [stage.max_depth for stage in space.layout.stages]
     for position, s in enumerate(range(len(slots)) if len(depths_in) == len(slots) else elastic):
         if space.layout.stages[s].elastic_depth:

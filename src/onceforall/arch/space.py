@@ -23,6 +23,8 @@ Population = np.ndarray  # int32 matrix, shape (n, space.population_width)
 class Space(ABC, Generic[ArchT]):
     """A search space whose points are immutable `ArchT` values."""
 
+    resolutions: tuple[int, ...]  # input resolutions of the space (every family has them)
+
     # --- population form (implemented per family) ---------------------------------------------
 
     @property
@@ -97,6 +99,10 @@ class Space(ABC, Generic[ArchT]):
     @abstractmethod
     def to_reference_dict(self, arch: ArchT) -> dict[str, Any]: ...
 
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """The choices of the space, JSON-ready (what `ofa info` prints), and its num_classes."""
+
     # --- derived, shared by every family ------------------------------------------------------
 
     def contains(self, arch: object) -> bool:
@@ -105,6 +111,14 @@ class Space(ABC, Generic[ArchT]):
         except ArchError:
             return False
         return True
+
+    def with_resolutions(self, resolutions: Iterable[int]) -> Space[ArchT]:
+        """The same space with other input resolutions (any positive sizes: the networks are
+        fully convolutional), e.g. to train an ImageNet layout on 32 px images."""
+        import dataclasses
+
+        chosen = choice_tuple(list(resolutions), "resolutions")
+        return dataclasses.replace(self, resolutions=chosen)  # type: ignore[type-var]
 
     def sample(self, rng: np.random.Generator) -> ArchT:
         return self.from_population(self.sample_population(1, rng))[0]
@@ -158,6 +172,8 @@ def unique_rows(population: Population) -> Population:
 
 def choice_tuple(values: Sequence[int], name: str) -> tuple[int, ...]:
     """Sorted, de-duplicated choices; ArchError when empty or not positive."""
+    if any(int(v) != v for v in values):
+        raise ArchError(f"{name}: choices must be integers, got {tuple(values)}")
     result = tuple(sorted(set(int(v) for v in values)))
     if not result:
         raise ArchError(f"{name}: at least one choice is needed")

@@ -50,7 +50,8 @@ def read_arch(space: Space[Any], text: str) -> Any:
             obj = json.loads(text)
         except json.JSONDecodeError as error:
             raise ArchError(f"invalid JSON: {error}") from None
-        if isinstance(obj, dict) and "ks" in obj:
+        # the JSON form has a "resolution"; reference dicts have "r" or "image_size"
+        if isinstance(obj, dict) and "resolution" not in obj:
             return space.from_reference_dict(obj)
         return space.arch_from_json(obj)
     return space.parse(text)

@@ -6,7 +6,6 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-from onceforall.arch.mbv3 import MBv3Space
 from onceforall.cli.output import print_json, print_table
 from onceforall.models.registry import list_supernets, supernet_entry, supernet_space
 
@@ -39,19 +38,14 @@ def space_info(name: str, num_classes: int | None = None) -> dict[str, Any]:
     space = supernet_space(name, num_classes)
     entry = supernet_entry(name)
     info: dict[str, Any] = {"name": name, "description": entry.description}
-    if isinstance(space, MBv3Space):
-        info["choices"] = {
-            "kernel_size": list(space.kernel_sizes),
-            "expand_ratio": list(space.expand_ratios),
-            "depth": [list(space.stage_depths(s)) for s in range(space.num_stages)],
-            "resolution": list(space.resolutions),
-        }
-        info["num_classes"] = space.layout.head.num_classes
+    choices = space.describe()
+    info["num_classes"] = choices.pop("num_classes")
+    info["choices"] = choices
     info["size"] = space.size()
     info["size_with_resolutions"] = space.size(with_resolutions=True)
     rows = []
     smallest, largest = space.min(), space.max()
-    for resolution in getattr(space, "resolutions", ()):
+    for resolution in space.resolutions:
         low, high = (
             replace(smallest, resolution=resolution),
             replace(largest, resolution=resolution),
@@ -77,11 +71,13 @@ def run_info(args: argparse.Namespace) -> int:
         print_json(info)
         return 0
     print(f"{info['name']}: {info['description']}")
-    for dimension, values in info.get("choices", {}).items():
-        print(f"  {dimension:13s} {values}")
-    print(f"  sub-networks  {info['size']:,} ({info['size_with_resolutions']:,} with resolutions)")
-    print(f"  min arch      {info['min_arch']}")
-    print(f"  max arch      {info['max_arch']}")
+    width = max([13, *(len(name) for name in info["choices"])])
+    for dimension, values in info["choices"].items():
+        print(f"  {dimension:{width}s} {values}")
+    sizes = f"{info['size']:,} ({info['size_with_resolutions']:,} with resolutions)"
+    print(f"  {'sub-networks':{width}s} {sizes}")
+    print(f"  {'min arch':{width}s} {info['min_arch']}")
+    print(f"  {'max arch':{width}s} {info['max_arch']}")
     print_table(
         ["resolution", "min MMACs", "max MMACs", "min params", "max params"],
         [

@@ -18,12 +18,20 @@ from onceforall.arch.mbv3_layout import MBv3Layout
 from onceforall.errors import ArchError
 
 _ACTIVATIONS = {"h_swish": "hswish", "relu": "relu", "relu6": "relu6"}
+_MOBILE_NETWORKS = ("MobileNetV3", "ProxylessNASNets")
 
 
 @dataclass(frozen=True)
 class ImportedArch:
     supernet: str
     arch: MBv3Arch
+
+
+def _is_identity(config: dict[str, Any]) -> bool:
+    """A block whose layer is a ZeroLayer: the reference's residual block then returns its input
+    (the original ProxylessNAS configs mark skipped blocks so)."""
+    layer = config.get("mobile_inverted_conv") or config.get("conv")
+    return isinstance(layer, dict) and layer.get("name") == "ZeroLayer"
 
 
 def _block(config: dict[str, Any]) -> dict[str, Any]:
@@ -33,8 +41,8 @@ def _block(config: dict[str, Any]) -> dict[str, Any]:
     return layer
 
 
-def _read_stages(layout: MBv3Layout, blocks: list[dict[str, Any]]) -> list[list[MBv3Block]] | None:
-    """The elastic blocks grouped by stage, or None if the blocks do not follow `layout`."""
+def _read_stages(layout: MBv3Layout, blocks: list[dict[str, Any]]) -> list[list[MBv3Block]] | str:
+    """The elastic blocks grouped by stage, or why the blocks do not follow `layout`."""
     stages: list[list[MBv3Block]] = []
     position = 1
     for s, stage in enumerate(layout.stages):
@@ -48,24 +56,50 @@ def _read_stages(layout: MBv3Layout, blocks: list[dict[str, Any]]) -> list[list[
             if (
                 layer["stride"] != (stage.stride if first else 1)
                 or layer["in_channels"] != in_channels
-                or _ACTIVATIONS.get(layer["act_func"]) != stage.activation
+                # the reference's MBConvLayer defaults: relu6, no squeeze-excite
+                or _ACTIVATIONS.get(layer.get("act_func", "relu6")) != stage.activation
                 or bool(layer.get("use_se")) != stage.use_se
             ):
-                return None
+                return f"block {position} differs from stage {s} (stride, input, activation or SE)"
             expand = layer["expand_ratio"]
-            if float(expand) != int(expand):
-                return None
             mid = layer.get("mid_channels")
-            if mid is not None and mid != make_divisible(
-                round(in_channels * expand), layout.channel_divisor
+            if float(expand) != int(expand) or (
+                mid is not None
+                and mid != make_divisible(round(in_channels * expand), layout.channel_divisor)
             ):
-                return None
+                return f"block {position} has expand ratio {expand} / {mid} channels"
             found.append(MBv3Block(int(layer["kernel_size"]), int(expand)))
             position += 1
         if not found:
-            return None
+            got = blocks[position]["out_channels"] if position < len(blocks) else "no block"
+            return (
+                f"stage {s} has {stage.out_channels} channels, the config's block {position} {got}"
+            )
         stages.append(found)
-    return stages if position == len(blocks) else None
+    if position != len(blocks):
+        return f"the config has {len(blocks) - position} blocks more than the layout"
+    return stages
+
+
+def _layout_mismatch(layout: MBv3Layout, config: dict[str, Any], blocks: list[Any]) -> str | None:
+    """Why the stem or first block do not follow `layout` (None if they do)."""
+    stem, first = config["first_conv"], layout.first_block
+    if stem["out_channels"] != layout.stem.out_channels or stem["stride"] != layout.stem.stride:
+        return (
+            f"its stem has {stem['out_channels']} channels, the layout {layout.stem.out_channels}"
+        )
+    if not blocks or blocks[0]["out_channels"] != first.out_channels:
+        return "its first block differs"
+    if blocks[0]["stride"] != first.stride:
+        return "its first block has another stride"
+    return None
+
+
+def _head_mismatch(layout: MBv3Layout, config: dict[str, Any]) -> str | None:
+    if _head_matches(layout, config):
+        return None
+    widths = (layout.head.pre_pool_channels, layout.head.post_pool_channels)
+    return f"its head differs from the layout's ({', '.join(str(w) for w in widths if w)})"
 
 
 def _head_matches(layout: MBv3Layout, config: dict[str, Any]) -> bool:
@@ -91,37 +125,46 @@ def _head_matches(layout: MBv3Layout, config: dict[str, Any]) -> bool:
 
 
 def arch_from_net_config(config: dict[str, Any], image_size: int) -> ImportedArch:
-    """The registered supernet whose layout the config follows, and the config as its Arch."""
+    """The registered supernet whose layout the config follows, and the config as its Arch.
+
+    Blocks whose layer is a ZeroLayer (identity) are dropped first, so the original ProxylessNAS
+    configs import as the shallower stages they compute.
+    """
     from onceforall.models.registry import list_supernets, supernet_space
 
+    kind = config.get("name") if isinstance(config, dict) else None
+    if kind not in (None, *_MOBILE_NETWORKS):
+        raise ArchError(f"a {kind} net.config: only {', '.join(_MOBILE_NETWORKS)} are importable")
     try:
-        blocks = [_block(b) for b in config["blocks"]]
+        blocks = [_block(b) for b in config["blocks"] if not _is_identity(b)]
         num_classes = int(config["classifier"]["out_features"])
-        stem = config["first_conv"]
+        config["first_conv"]["out_channels"]
     except (KeyError, TypeError) as error:
         raise ArchError(f"not a reference net.config: missing {error}") from None
+    reasons = []
     for name in list_supernets():
         space = supernet_space(name, num_classes)
         if not isinstance(space, MBv3Space):
             continue
         layout = space.layout
-        first = layout.first_block
-        if (
-            stem["out_channels"] != layout.stem.out_channels
-            or stem["stride"] != layout.stem.stride
-            or not blocks
-            or blocks[0]["out_channels"] != first.out_channels
-            or blocks[0]["stride"] != first.stride
-            or not _head_matches(layout, config)
-        ):
-            continue
-        stages = _read_stages(layout, blocks)
-        if stages is None:
+        try:
+            stages = _layout_mismatch(layout, config, blocks) or _read_stages(layout, blocks)
+        except KeyError as error:
+            raise ArchError(f"not a reference net.config: a layer has no {error}") from None
+        if not isinstance(stages, str):
+            stages = _head_mismatch(layout, config) or stages
+        if isinstance(stages, str):
+            if not name.startswith("test_"):
+                reasons.append(f"{name}: {stages}")
             continue
         arch = MBv3Arch(int(image_size), tuple(tuple(stage) for stage in stages))
         space.validate(arch, any_resolution=True)
         return ImportedArch(name, arch)
-    raise ArchError("the net.config does not follow the layout of any registered supernet")
+    raise ArchError(
+        "the net.config does not follow the layout of any registered supernet ("
+        + "; ".join(reasons)
+        + ")"
+    )
 
 
 def load_specialized(folder: Path) -> ImportedArch:

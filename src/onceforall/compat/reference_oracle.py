@@ -62,3 +62,32 @@ def import_reference(module: str = "ofa.imagenet_classification.elastic_nn.netwo
         )
     _install_stand_ins()
     return importlib.import_module(module)
+
+
+# How the reference's model zoo builds the released supernets, by our registry names.
+_MOBILE_CHOICES = {"ks_list": [3, 5, 7], "expand_ratio_list": [3, 4, 6], "depth_list": [2, 3, 4]}
+_REFERENCE_SUPERNETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ofa_mbv3_w10": ("OFAMobileNetV3", {"width_mult": 1.0, **_MOBILE_CHOICES}),
+    "ofa_mbv3_w12": ("OFAMobileNetV3", {"width_mult": 1.2, **_MOBILE_CHOICES}),
+    "ofa_proxyless_w13": ("OFAProxylessNASNets", {"width_mult": 1.3, **_MOBILE_CHOICES}),
+    "ofa_resnet50": (
+        "OFAResNets",
+        {
+            "depth_list": [0, 1, 2],
+            "expand_ratio_list": [0.2, 0.25, 0.35],
+            "width_mult_list": [0.65, 0.8, 1.0],
+        },
+    ),
+}
+
+
+def reference_supernet(name: str, num_classes: int = 1000) -> Any:
+    """The reference's elastic network of one of our registered reference supernets, built as
+    its model zoo builds the released one (without dropout, fresh weights)."""
+    if name not in _REFERENCE_SUPERNETS:
+        raise ValueError(
+            f"no reference network for {name!r}; known: {sorted(_REFERENCE_SUPERNETS)}"
+        )
+    networks = import_reference("ofa.imagenet_classification.elastic_nn.networks")
+    class_name, options = _REFERENCE_SUPERNETS[name]
+    return getattr(networks, class_name)(n_classes=num_classes, dropout_rate=0, **options)

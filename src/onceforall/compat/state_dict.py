@@ -40,7 +40,8 @@ def _reference_block_key(prefix: str, rest: str) -> str:
 
 
 def reference_name(net: Any, key: str) -> str:
-    """The normalized reference key of one of our MBv3-layout keys."""
+    """The normalized reference key of one of our MBv3-layout keys (OFAMobileNetV3 and
+    OFA-ProxylessNAS; other families name theirs with `Supernet.reference_keys`)."""
     layout = net.space.layout
     first, _, rest = key.partition(".")
     if first == "stem":
@@ -71,7 +72,7 @@ def from_reference_state_dict(net: Any, state_dict: Mapping[str, Tensor]) -> dic
     ``num_batches_tracked`` is optional (older checkpoints lack it); everything else must match.
     """
     own = net.state_dict()
-    by_reference = {reference_name(net, key): key for key in own}
+    by_reference = {name: key for key in own for name in net.reference_keys(key)}
     result: dict[str, Tensor] = {}
     unexpected = []
     for key, value in state_dict.items():

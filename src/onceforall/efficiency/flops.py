@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from onceforall.arch.channels import conv_output_size, make_divisible
+from onceforall.arch.channels import conv_output_size, make_divisible, slot_input_sizes
+from onceforall.arch.genome import check_population, choice_index
 from onceforall.arch.mbv3_layout import MBv3Layout
-from onceforall.errors import ArchError
 
 if TYPE_CHECKING:
     from onceforall.arch.mbv3 import MBv3Space
@@ -92,15 +92,8 @@ def stage_input_sizes(layout: MBv3Layout, resolution: int) -> tuple[int, list[in
     """(size after the stem, input size of every block slot, size after the last stage)."""
     size = conv_output_size(resolution, layout.stem.kernel_size, layout.stem.stride)
     size = conv_output_size(size, layout.first_block.kernel_size, layout.first_block.stride)
-    after_first = size
-    slot_sizes = []
-    for stage in layout.stages:
-        for position in range(stage.max_depth):
-            slot_sizes.append(size)
-            if position == 0:
-                # stride is applied by the first block; all kernel sizes give the same output size
-                size = conv_output_size(size, 3, stage.stride)
-    return after_first, slot_sizes, size
+    slot_sizes, final = slot_input_sizes(size, ((s.stride, s.max_depth) for s in layout.stages))
+    return size, slot_sizes, final
 
 
 def fixed_cost(layout: MBv3Layout, resolution: int) -> Cost:
@@ -181,16 +174,11 @@ class MBv3CostModel:
         return self._tables[key]
 
     def _evaluate(self, space: MBv3Space, population: np.ndarray, which: str) -> np.ndarray:
-        population = np.asarray(population, dtype=np.int64)
-        if population.ndim != 2 or population.shape[1] != space.population_width:
-            raise ArchError(
-                f"a population of this space has {space.population_width} columns, "
-                f"got shape {population.shape}"
-            )
+        population = check_population(space, population).astype(np.int64)
         _, k_cols, e_cols = space.columns()
         active = space.active_slots(population)
-        k_index = _value_index(population[:, k_cols], space.kernel_sizes, active, "kernel_size")
-        e_index = _value_index(population[:, e_cols], space.expand_ratios, active, "expand_ratio")
+        k_index = choice_index(population[:, k_cols], space.kernel_sizes, active, "kernel_size")
+        e_index = choice_index(population[:, e_cols], space.expand_ratios, active, "expand_ratio")
         slots = np.arange(self.layout.num_slots)[None, :]
         total = np.zeros(len(population), dtype=np.int64)
         for resolution in np.unique(population[:, 0]).tolist():
@@ -209,18 +197,8 @@ class MBv3CostModel:
         return self._evaluate(space, population, "params")
 
 
-def _value_index(
-    genes: np.ndarray, choices: tuple[int, ...], active: np.ndarray, name: str
-) -> np.ndarray:
-    """Index of each active gene in `choices` (0 for inactive genes); ArchError if not a choice."""
-    lookup = np.full(max(max(choices), int(genes.max(initial=0))) + 1, -1, dtype=np.int64)
-    lookup[list(choices)] = np.arange(len(choices))
-    index = lookup[np.clip(genes, 0, None)]
-    bad = active & ((index < 0) | (genes < 0))
-    if bad.any():
-        row, slot = np.argwhere(bad)[0]
-        raise ArchError(f"row {row} slot {slot}: {name}={genes[row, slot]} not in {choices}")
-    return np.where(active, index, 0)
+# kept under its old name for the modules that import it from here
+_value_index = choice_index
 
 
 @lru_cache(maxsize=64)

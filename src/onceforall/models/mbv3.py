@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -22,7 +21,10 @@ from onceforall.models.registry import register_supernet
 from onceforall.models.supernet import Supernet
 from onceforall.nn.activations import build_activation
 from onceforall.nn.blocks import ElasticMBConv, MBConv, conv_bn_act, fixed_mbconv
+from onceforall.nn.bn import to_stock
 from onceforall.nn.elastic import KernelTransform
+from onceforall.nn.init import initialize_weights
+from onceforall.nn.reorder import reorder_channels
 
 
 class Head(nn.Module):
@@ -88,7 +90,11 @@ class OFAMobileNetV3(Supernet[MBv3Arch]):
     space: MBv3Space
 
     def __init__(
-        self, space: MBv3Space, dropout: float = 0.1, kernel_transform: KernelTransform = "matrix"
+        self,
+        space: MBv3Space,
+        dropout: float = 0.1,
+        kernel_transform: KernelTransform = "matrix",
+        init_seed: int = 0,
     ) -> None:
         super().__init__(space)
         layout = space.layout
@@ -137,12 +143,24 @@ class OFAMobileNetV3(Supernet[MBv3Arch]):
         self.head = Head(layout, dropout)
         self._active_blocks: tuple[ElasticMBConv, ...] = ()
         self._apply_arch(self._arch)
-        _initialize(self)
+        initialize_weights(self, init_seed)
 
     def elastic_blocks(self) -> Iterator[ElasticMBConv]:
         """Every elastic block, active or not, in network order."""
         for blocks in self.stage_blocks:
             yield from blocks
+
+    def reorder_channels(self, keep_expand_ratios: Sequence[int] = ()) -> None:
+        """Sort every block's expanded channels by importance (before an elastic-width phase).
+
+        `keep_expand_ratios`: ratios trained in earlier phases, whose channel sets are kept.
+        """
+        reorder_channels(self.elastic_blocks(), keep_expand_ratios)
+
+    def reference_keys(self, key: str) -> tuple[str, ...]:
+        from onceforall.compat.state_dict import reference_name
+
+        return (reference_name(self, key),)
 
     def active_blocks(self) -> tuple[ElasticMBConv, ...]:
         """The blocks of the active sub-network (first `depth` blocks of each stage)."""
@@ -170,37 +188,12 @@ class OFAMobileNetV3(Supernet[MBv3Arch]):
                 for blocks, stage_arch in zip(self.stage_blocks, arch.stages, strict=True)
             )
         net = MobileNet(
-            copy.deepcopy(self.stem),
-            copy.deepcopy(self.first_block),
+            cast(nn.Sequential, to_stock(self.stem)),
+            cast(MBConv, to_stock(self.first_block)),
             stages,
-            copy.deepcopy(self.head),
+            cast(Head, to_stock(self.head)),
         )
         return net.train(self.training)
-
-
-@torch.no_grad()
-def _initialize(net: nn.Module) -> None:
-    """He-normal convolutions, unit BN, small linear: the reference's initialization."""
-    for module in net.modules():
-        weight = getattr(module, "weight", None)
-        if not isinstance(weight, nn.Parameter):
-            continue
-        if weight.dim() == 4:
-            nn.init.kaiming_normal_(weight, mode="fan_out")
-            bias = getattr(module, "bias", None)
-            if isinstance(bias, nn.Parameter):
-                bias.zero_()
-        elif weight.dim() == 2:
-            bound = 1.0 / weight.shape[1] ** 0.5
-            nn.init.uniform_(weight, -bound, bound)
-            bias = getattr(module, "bias", None)
-            if isinstance(bias, nn.Parameter):
-                bias.zero_()
-        elif weight.dim() == 1:
-            weight.fill_(1.0)
-            bias = getattr(module, "bias", None)
-            if isinstance(bias, nn.Parameter):
-                bias.zero_()
 
 
 IMAGENET_RESOLUTIONS = tuple(range(128, 225, 4))

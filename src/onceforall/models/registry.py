@@ -46,7 +46,7 @@ def register_supernet(
 
 def _load_families() -> None:
     # Importing the family modules runs their registrations.
-    from onceforall.models import mbv3  # noqa: F401
+    from onceforall.models import mbv3, proxyless, resnet  # noqa: F401
 
 
 def list_supernets() -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
@@ -64,6 +64,26 @@ class Supernet(nn.Module, Generic[ArchT]):
 
     @abstractmethod
     def forward(self, x: Tensor) -> Tensor: ...
+
+    @abstractmethod
+    def elastic_blocks(self) -> Iterator[nn.Module]:
+        """Every elastic block, active or not, in network order."""
+
+    @abstractmethod
+    def active_blocks(self) -> Sequence[nn.Module]:
+        """The elastic blocks of the active sub-network, in network order."""
+
+    @abstractmethod
+    def reorder_channels(self, keep_expand_ratios: Sequence[Any] = ()) -> None:
+        """Sort every block's expanded channels by importance (before an elastic-width phase).
+
+        `keep_expand_ratios`: ratios trained in earlier phases, whose channel sets are kept.
+        """
+
+    @abstractmethod
+    def reference_keys(self, key: str) -> tuple[str, ...]:
+        """The reference implementation's names of one of our state-dict keys, normalized as
+        compat.state_dict does (the first is the supernet's; others are accepted aliases)."""
 
     @torch.no_grad()
     def export(self, arch: ArchT | None = None) -> torch.fx.GraphModule:

@@ -7,6 +7,7 @@ cloned weights.
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Generic, TypeVar
@@ -128,7 +129,7 @@ def fixed_mbconv(
 ConvT = TypeVar("ConvT", ElasticConv2d, ElasticDepthwiseConv2d)
 
 
-class _ConvBN(nn.Module, Generic[ConvT]):
+class ElasticConvBN(nn.Module, Generic[ConvT]):
     """Holder of an elastic conv, its BN and activation under the names of the static twin."""
 
     def __init__(self, conv: ConvT, bn: ElasticBatchNorm2d, act: nn.Module | None) -> None:
@@ -136,6 +137,21 @@ class _ConvBN(nn.Module, Generic[ConvT]):
         self.conv: ConvT = conv
         self.bn = bn
         self.act = act if act is not None else nn.Identity()
+        self.has_act = act is not None
+
+    def forward(self, x: Tensor, setting: int) -> Tensor:
+        """act(bn(conv(x, setting))); `setting`: output channels or kernel size, per conv type."""
+        return self.act(self.bn(self.conv(x, setting)))
+
+    @torch.no_grad()
+    def export_with(self, conv: nn.Conv2d) -> nn.Sequential:
+        """The static twin around an exported `conv`: conv, its BN slice [, a copy of act]."""
+        layers: OrderedDict[str, nn.Module] = OrderedDict(
+            conv=conv, bn=self.bn.export(conv.out_channels)
+        )
+        if self.has_act:
+            layers["act"] = copy.deepcopy(self.act)
+        return nn.Sequential(layers)
 
 
 class ElasticMBConv(nn.Module):
@@ -173,18 +189,18 @@ class ElasticMBConv(nn.Module):
         max_mid = self.mid_channels[self.expand_ratios[-1]]
         self.stride = stride
         self.residual = stride == 1 and in_channels == out_channels
-        self.expand: _ConvBN[ElasticConv2d] = _ConvBN(
+        self.expand: ElasticConvBN[ElasticConv2d] = ElasticConvBN(
             ElasticConv2d(in_channels, max_mid),
             ElasticBatchNorm2d(max_mid, bn.eps, bn.momentum),
             build_activation(activation),
         )
-        self.depthwise: _ConvBN[ElasticDepthwiseConv2d] = _ConvBN(
+        self.depthwise: ElasticConvBN[ElasticDepthwiseConv2d] = ElasticConvBN(
             ElasticDepthwiseConv2d(max_mid, self.kernel_sizes, stride, kernel_transform),
             ElasticBatchNorm2d(max_mid, bn.eps, bn.momentum),
             build_activation(activation),
         )
         self.se = ElasticSqueezeExcite(max_mid, se_reduction, divisor) if use_se else None
-        self.project: _ConvBN[ElasticConv2d] = _ConvBN(
+        self.project: ElasticConvBN[ElasticConv2d] = ElasticConvBN(
             ElasticConv2d(max_mid, out_channels),
             ElasticBatchNorm2d(out_channels, bn.eps, bn.momentum),
             None,
@@ -207,28 +223,16 @@ class ElasticMBConv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         mid = self.mid_channels[self.expand_ratio]
-        out = self.expand.act(self.expand.bn(self.expand.conv(x, mid)))
-        out = self.depthwise.act(self.depthwise.bn(self.depthwise.conv(out, self.kernel_size)))
+        out = self.depthwise(self.expand(x, mid), self.kernel_size)
         if self.se is not None:
             out = self.se(out)
-        out = self.project.bn(self.project.conv(out, self.out_channels))
+        out = self.project(out, self.out_channels)
         return x + out if self.residual else out
 
     @torch.no_grad()
     def export(self) -> MBConv:
         """The active setting as a static block with cloned weights."""
-        import copy
-
         mid = self.mid_channels[self.expand_ratio]
-
-        def sequential(conv: nn.Conv2d, holder: _ConvBN[ConvT], with_act: bool) -> nn.Sequential:
-            layers: OrderedDict[str, nn.Module] = OrderedDict(
-                conv=conv, bn=holder.bn.export(conv.out_channels)
-            )
-            if with_act:
-                layers["act"] = copy.deepcopy(holder.act)
-            return nn.Sequential(layers)
-
         se = None
         if self.se is not None:
             hidden = self.se.hidden_channels(mid)
@@ -236,13 +240,9 @@ class ElasticMBConv(nn.Module):
                 self.se.reduce.export(mid, hidden), self.se.expand.export(hidden, mid)
             )
         return MBConv(
-            expand=sequential(self.expand.conv.export(self.in_channels, mid), self.expand, True),
-            depthwise=sequential(
-                self.depthwise.conv.export(mid, self.kernel_size), self.depthwise, True
-            ),
+            expand=self.expand.export_with(self.expand.conv.export(self.in_channels, mid)),
+            depthwise=self.depthwise.export_with(self.depthwise.conv.export(mid, self.kernel_size)),
             se=se,
-            project=sequential(
-                self.project.conv.export(mid, self.out_channels), self.project, False
-            ),
+            project=self.project.export_with(self.project.conv.export(mid, self.out_channels)),
             residual=self.residual,
         )

@@ -31,7 +31,7 @@ def importance_order(importance: Tensor, boundaries: Sequence[int] = ()) -> Tens
     return torch.cat(parts)
 
 
-def _permute_bn(bn: ElasticBatchNorm2d, order: Tensor) -> None:
+def permute_batch_norm(bn: ElasticBatchNorm2d, order: Tensor) -> None:
     for tensor in (bn.weight, bn.bias, bn.running_mean, bn.running_var):
         tensor.copy_(tensor[order])
 
@@ -46,9 +46,9 @@ def reorder_block(block: ElasticMBConv, keep_expand_ratios: Sequence[int] = ()) 
     widths = [block.mid_channels[e] for e in keep_expand_ratios if e in block.mid_channels]
     order = importance_order(block.project.conv.weight.abs().sum(dim=(0, 2, 3)), widths)
     block.expand.conv.weight.copy_(block.expand.conv.weight[order])
-    _permute_bn(block.expand.bn, order)
+    permute_batch_norm(block.expand.bn, order)
     block.depthwise.conv.weight.copy_(block.depthwise.conv.weight[order])
-    _permute_bn(block.depthwise.bn, order)
+    permute_batch_norm(block.depthwise.bn, order)
     block.project.conv.weight.copy_(block.project.conv.weight[:, order])
     se = block.se
     if se is not None:

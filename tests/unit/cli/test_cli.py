@@ -71,6 +71,14 @@ def test_arch_from_file(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  
         (("arch", "convert", "test_mbv3_tiny", "{bad json"), "invalid JSON"),
         (("arch", "convert", "test_mbv3_tiny", "@/nonexistent/arch.txt"), "no such file"),
         (("arch", "sample", "test_mbv3_tiny", "-n", "0"), "-n must be at least 1"),
+        (
+            ("arch", "convert", "test_resnet_tiny", "r16-s3m1.0w1.0-w1.0:e1.0-w1.0:e1.0-w1.0:e1.0"),
+            "mid_width_multiplier=1.0 gives the same 8 channels as 0.75: write 0.75",
+        ),
+        (
+            ("arch", "convert", "ofa_resnet50", '{"d": [2, 0, 0, 0, 0], "image_size": 224}'),
+            "the reference dict has no 'e'",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(
