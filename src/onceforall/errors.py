@@ -6,6 +6,8 @@ from __future__ import annotations
 class OnceForAllError(Exception):
     """Base class of every error the library raises for bad input."""
 
+    exit_code = 2  # what the CLI exits with
+
 
 class ArchError(OnceForAllError, ValueError):
     """An architecture that is malformed or outside its space."""
@@ -36,3 +38,19 @@ class DataError(OnceForAllError):
 
 class CheckpointError(OnceForAllError):
     """A missing, corrupt or mismatched checkpoint."""
+
+
+class LatencyTableError(OnceForAllError):
+    """A missing, malformed or mismatched latency table, or a failed measurement."""
+
+
+class PredictorError(OnceForAllError):
+    """A missing, malformed or mismatched accuracy predictor, or a bad accuracy dataset."""
+
+
+class SearchError(OnceForAllError):
+    """A search that cannot run: no budget, an impossible budget, a mismatched input."""
+
+
+class ExportError(OnceForAllError):
+    """An export that cannot be written or verified (e.g. outputs beyond the tolerance)."""

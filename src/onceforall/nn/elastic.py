@@ -8,7 +8,7 @@ size is an argument of `forward` (decided by the owning block), never state writ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -132,7 +132,9 @@ class ElasticBatchNorm2d(nn.Module):
     """Batch norm over the leading `x.shape[1]` features of the largest layer.
 
     In training mode the running statistics of the active slice are updated in place, like
-    `nn.BatchNorm2d` (momentum None = cumulative average, used for BN re-calibration).
+    `nn.BatchNorm2d` (momentum None = cumulative average, used for BN re-calibration). With a
+    `process_group` (set by `nn.bn.synchronize_batch_norm`), training-mode statistics are computed
+    over the batches of all ranks.
     """
 
     def __init__(self, max_features: int, eps: float = 1e-5, momentum: float | None = 0.1) -> None:
@@ -147,6 +149,13 @@ class ElasticBatchNorm2d(nn.Module):
         self.register_buffer("running_mean", torch.zeros(max_features))
         self.register_buffer("running_var", torch.ones(max_features))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+        self.process_group: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles are local: a process group is not copied."""
+        state = dict(self.__dict__)
+        state["process_group"] = None
+        return state
 
     def forward(self, x: Tensor) -> Tensor:
         c = x.shape[1]
@@ -156,6 +165,19 @@ class ElasticBatchNorm2d(nn.Module):
             factor = (
                 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
             )
+            if self.process_group is not None:
+                from onceforall.nn.bn import synchronized_batch_norm
+
+                return synchronized_batch_norm(
+                    x,
+                    self.running_mean[:c],
+                    self.running_var[:c],
+                    self.weight[:c],
+                    self.bias[:c],
+                    factor,
+                    self.eps,
+                    self.process_group,
+                )
         return F.batch_norm(
             x,
             self.running_mean[:c],
