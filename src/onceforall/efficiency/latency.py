@@ -1,0 +1,51 @@
+"""Latency tables: one entry point to load any of them as a vectorized `LatencyModel`.
+
+    model = load_latency_table(Path("table.json"), space)        # measured here (ofa latency build)
+    model = load_latency_table(Path(".../ofa/note10"), space)    # the reference's Note10 tables
+    model.predict_population(population)  # float64 ms, one per row of the space's population
+    model.predict(arch)                   # float ms
+    model.space                           # `space` restricted to the resolutions the table covers
+
+Building and validating tables: latency_build.py and latency_validate.py (`ofa latency ...`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from onceforall.arch.mbv3 import MBv3Space
+from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel, ResolutionLatency
+from onceforall.efficiency.latency_table import read_table, table_model
+from onceforall.efficiency.reference import load_reference_tables
+from onceforall.errors import LatencyTableError
+
+__all__ = [
+    "LatencyCorrection",
+    "LatencyModel",
+    "ResolutionLatency",
+    "load_latency_table",
+]
+
+
+def load_latency_table(path: Path, space: MBv3Space) -> LatencyModel:
+    """A latency model for sub-networks of `space`.
+
+    `path`: a table measured by `ofa latency build` (.json), a reference YAML table (.yaml), or a
+    directory of reference YAML tables, one per resolution (the reference's ofa/note10). Raises
+    LatencyTableError when the file is missing or malformed, or was measured for another layout.
+    """
+    path = Path(path)
+    if not isinstance(space, MBv3Space):
+        raise LatencyTableError(
+            f"latency tables cover MobileNet-style spaces (MBv3Space), not {type(space).__name__}"
+        )
+    if path.suffix == ".json":
+        return table_model(path, read_table(path), space)
+    if path.is_dir() or path.suffix in (".yaml", ".yml"):
+        return load_reference_tables(path, space)
+    if not path.exists():
+        raise LatencyTableError(f"no such latency table: {path}")
+    raise LatencyTableError(
+        f"{path}: a latency table is a .json file (ofa latency build), a reference .yaml file "
+        f"or a directory of them"
+    )
