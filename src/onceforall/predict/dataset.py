@@ -1,0 +1,141 @@
+"""The accuracy dataset: distinct sub-networks of a trained run, BN re-calibrated and evaluated.
+
+`build_accuracy_dataset(run_dir, n)` appends one JSON line per sub-network to
+RUN/predictor/dataset.jsonl as it goes ({"arch", "accuracy", "macs", "params", "resolution"}),
+so an interrupted build resumes where it stopped; archs already in the file are never evaluated
+again. Evaluation uses the run's held-out split (never the test split). Under torchrun each rank
+evaluates every world_size-th candidate into its own part file; rank 0 merges them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from onceforall.errors import OnceForAllError
+from onceforall.train.datasets import build_run_data
+from onceforall.train.distributed import barrier, init_distributed
+from onceforall.train.evaluation import Evaluator
+from onceforall.train.trained import load_trained_supernet
+
+DATASET_NAME = "dataset.jsonl"
+CANDIDATE_STREAM = 105  # last entry of the seed key (see train/schedule.py on trailing zeros)
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    path: Path
+    records: int  # lines in the file now
+    evaluated: int  # evaluated in this call
+    seconds: float
+
+
+def read_done(paths: list[Path]) -> dict[str, dict[str, Any]]:
+    """Records already written (arch string -> record); lines cut by a crash are skipped."""
+    done: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        if not path.is_file():
+            continue
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and "arch" in record and "accuracy" in record:
+                done.setdefault(record["arch"], record)
+    return done
+
+
+def candidates(space: Any, n: int, seed: int) -> list[Any]:
+    """`n` distinct archs in a fixed order: the same list for every rank and every resume, and
+    the first `m` candidates for `n` are the candidates for `m` (a larger --n extends the set)."""
+    total = space.size(with_resolutions=True)
+    if n > total:
+        raise OnceForAllError(f"--n {n} exceeds the {total} sub-networks of the space")
+    rng = np.random.default_rng([seed, CANDIDATE_STREAM])
+    seen: set[bytes] = set()
+    rows: list[np.ndarray] = []
+    while len(rows) < n:
+        for row in space.sample_population(256, rng):
+            key = row.tobytes()
+            if key not in seen:
+                seen.add(key)
+                rows.append(row)
+                if len(rows) == n:
+                    break
+    return list(space.from_population(np.stack(rows)))
+
+
+def append_line(path: Path, record: dict[str, Any]) -> None:
+    with path.open("a") as handle:
+        handle.write(json.dumps(record) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def build_accuracy_dataset(
+    run_dir: Path,
+    n: int,
+    *,
+    out: Path | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> DatasetSummary:
+    if n < 1:
+        raise OnceForAllError(f"--n must be at least 1, got {n}")
+    start = time.perf_counter()
+    context = init_distributed()
+    net, config, _ = load_trained_supernet(run_dir)
+    if config.training.threads is not None:
+        torch.set_num_threads(config.training.threads)
+    path = out if out is not None else run_dir / "predictor" / DATASET_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f"{path.stem}.rank{context.rank}.jsonl")
+    parts = sorted(path.parent.glob(f"{path.stem}.rank*.jsonl"))
+    done = read_done([path, *parts])
+    todo = [
+        arch
+        for index, arch in enumerate(candidates(net.space, n, seed))
+        if index % context.world_size == context.rank and str(arch) not in done
+    ]
+    data = build_run_data(config.data, config.seed)
+    evaluator = Evaluator.for_run(config, data, device=context.device)
+    net.to(context.device)
+    bar = tqdm(todo, desc="accuracy dataset", disable=not progress or not context.is_main)
+    for arch in bar:
+        result = evaluator.evaluate(net, arch)
+        append_line(
+            part,
+            {
+                "arch": result.arch,
+                "accuracy": result.accuracy,
+                "macs": result.macs,
+                "params": result.params,
+                "resolution": arch.resolution,
+            },
+        )
+    barrier(context)
+    if context.is_main:
+        merge_parts(path)
+    barrier(context)
+    records = len(read_done([path]))
+    return DatasetSummary(path, records, len(todo), time.perf_counter() - start)
+
+
+def merge_parts(path: Path) -> None:
+    """Fold the rank part files into `path` (deduplicated, atomically), then remove them."""
+    parts = sorted(path.parent.glob(f"{path.stem}.rank*.jsonl"))
+    merged = read_done([path, *parts])
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text("".join(json.dumps(record) + "\n" for record in merged.values()))
+    os.replace(temporary, path)
+    for part in parts:
+        part.unlink()

@@ -1,0 +1,162 @@
+"""`ofa search`: load the inputs, search every budget (and the Pareto front), write the results.
+
+    DIR/search.json   inputs, hyperparameters, seed, `search_seconds` (the search itself: cost
+                      tables + search, without loading inputs or process start-up) and `results`,
+                      one per budget: the arch (reference dict `arch`, `arch_string`,
+                      `arch_json`), predicted accuracy (fraction), MACs, params, latency (ms)
+    DIR/pareto.json   with `pareto`: the front (accuracy vs latency, or MACs without a table)
+    DIR/pareto.png
+
+Every input is checked and every search done before the first file is written; each file is
+written atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from onceforall.arch.mbv3 import MBv3Space
+from onceforall.atomic_files import atomic_write_json
+from onceforall.errors import SearchError
+from onceforall.models.registry import supernet_space
+from onceforall.predict.accuracy import load_predictor
+from onceforall.search.constraints import Budget, LatencyModel
+from onceforall.search.evolution import EvolutionConfig, evolution_search
+from onceforall.search.pareto import ParetoConfig, ParetoFront, pareto_search
+from onceforall.search.plots import plot_front
+from onceforall.search.problem import search_problem
+from onceforall.search.random_search import random_search
+
+SEARCH_FILE = "search.json"
+PARETO_FILE = "pareto.json"
+PARETO_PLOT = "pareto.png"
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    supernet: str
+    predictor: Path
+    out: Path
+    budgets: tuple[Budget, ...] = ()
+    num_classes: int | None = None
+    latency_table: Path | None = None
+    algorithm: Literal["evolution", "random"] = "evolution"
+    evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
+    random_samples: int = 50_100
+    pareto: bool = False
+    pareto_config: ParetoConfig = field(default_factory=ParetoConfig)
+    objective: str | None = None  # Pareto cost; default latency_ms with a table, else macs
+    seed: int = 0
+    progress: bool = True
+
+
+def run_search(request: SearchRequest) -> dict[str, Any]:
+    """Search as requested and write the files; returns the content of search.json."""
+    if not request.budgets and not request.pareto:
+        raise SearchError("no budget given: set --max-latency-ms, --max-macs or --max-params")
+    if request.out.exists() and not request.out.is_dir():
+        raise SearchError(f"--out {request.out} exists and is not a directory")
+    space = supernet_space(request.supernet, request.num_classes)
+    if not isinstance(space, MBv3Space):
+        raise SearchError(f"search covers MobileNet-style supernets, not {request.supernet}")
+    predictor = load_predictor(request.predictor)
+    latency = _latency(request.latency_table, space)
+
+    start = time.perf_counter()
+    problem = search_problem(space, predictor, latency, supernet=request.supernet)
+    problem.check_feasible(list(request.budgets))
+    results = []
+    if request.budgets and request.algorithm == "evolution":
+        results = evolution_search(
+            problem,
+            request.budgets,
+            request.evolution,
+            seed=request.seed,
+            progress=request.progress,
+        )
+    elif request.budgets:
+        results = random_search(
+            problem,
+            request.budgets,
+            request.random_samples,
+            seed=request.seed,
+            progress=request.progress,
+        )
+    search_seconds = time.perf_counter() - start
+    front = None
+    if request.pareto:
+        start = time.perf_counter()
+        front = pareto_search(
+            problem,
+            request.objective,
+            request.pareto_config,
+            seed=request.seed,
+            progress=request.progress,
+        )
+        pareto_seconds = time.perf_counter() - start
+
+    payload: dict[str, Any] = {
+        "supernet": request.supernet,
+        "num_classes": space.layout.head.num_classes,
+        "predictor": str(request.predictor),
+        "latency_table": None if request.latency_table is None else str(request.latency_table),
+        "resolutions": list(problem.space.resolutions),
+        "algorithm": request.algorithm,
+        "seed": request.seed,
+        "hyperparameters": (
+            dataclasses.asdict(request.evolution)
+            if request.algorithm == "evolution"
+            else {"samples": request.random_samples}
+        ),
+        "search_seconds": search_seconds,
+        "evaluated": results[0].evaluated if results else 0,
+        "results": [result.to_json() for result in results],
+    }
+    if front is not None:
+        payload["pareto"] = {"file": PARETO_FILE, "plot": PARETO_PLOT, "seconds": pareto_seconds}
+        _write_front(request, front, pareto_seconds)
+    atomic_write_json(request.out / SEARCH_FILE, payload)
+    return payload
+
+
+def _latency(path: Path | None, space: MBv3Space) -> LatencyModel | None:
+    if path is None:
+        return None
+    from onceforall.efficiency.latency import load_latency_table
+
+    return load_latency_table(Path(path), space)
+
+
+def front_to_json(front: ParetoFront) -> dict[str, Any]:
+    return {
+        "objective": front.objective,
+        "hypervolume": front.hypervolume,
+        "evaluated": front.evaluated,
+        "points": [
+            {
+                "arch": point.reference,
+                "arch_string": str(point.arch),
+                "predicted_accuracy": point.predicted_accuracy,
+                "macs": point.macs,
+                "params": point.params,
+                "latency_ms": point.latency_ms,
+            }
+            for point in front.points
+        ],
+    }
+
+
+def _write_front(request: SearchRequest, front: ParetoFront, seconds: float) -> None:
+    payload = {
+        "supernet": request.supernet,
+        "seed": request.seed,
+        "hyperparameters": dataclasses.asdict(request.pareto_config),
+        "seconds": seconds,
+        **front_to_json(front),
+    }
+    plot_front(request.out / PARETO_PLOT, front, f"{request.supernet}: predicted accuracy")
+    atomic_write_json(request.out / PARETO_FILE, payload)
