@@ -9,10 +9,28 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from onceforall.cli import arch_command, info_command
+from onceforall.cli import (
+    arch_command,
+    export_command,
+    finetune_command,
+    info_command,
+    latency_command,
+    predictor_command,
+    search_command,
+    train_command,
+)
 from onceforall.errors import OnceForAllError
 
-COMMANDS = (info_command.register, arch_command.register)
+COMMANDS = (
+    info_command.register,
+    arch_command.register,
+    train_command.register,
+    predictor_command.register,
+    search_command.register,
+    latency_command.register,
+    export_command.register,
+    finetune_command.register,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = args.run(args)
     except OnceForAllError as error:
-        print(f"ofa {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        label = "error" if error.exit_code == 2 else "stopped"
+        print(f"ofa {args.command}: {label}: {error}", file=sys.stderr)
+        return error.exit_code
     except KeyboardInterrupt:
         print(f"ofa {args.command}: interrupted", file=sys.stderr)
         return 130

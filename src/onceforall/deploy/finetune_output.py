@@ -1,0 +1,81 @@
+"""The files of a fine-tuning output directory, and its final model.
+
+    DIR/finetune.yaml        the resolved fine-tuning settings and the source run's config
+    DIR/checkpoints/last.pt  resumable state (train/checkpoint.py: student, optimizer, teacher)
+    DIR/metrics.jsonl        step losses and per-epoch held-out accuracy
+    DIR/accuracy.json        held-out accuracy before and after fine-tuning
+    DIR/model.pt             the final model: static weights (BN re-calibrated) and what they are
+
+`model.pt` loads with `torch.load(weights_only=True)`: {"format", "version", "supernet",
+"num_classes", "arch", "run_config", "state_dict"}; `ofa export DIR` reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from onceforall.atomic_files import atomic_torch_save
+from onceforall.errors import CheckpointError
+
+SETTINGS_FILE = "finetune.yaml"
+MODEL_FILE = "model.pt"
+ACCURACY_FILE = "accuracy.json"
+FORMAT = "onceforall.finetuned"
+VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class FinetunedModel:
+    supernet: str
+    num_classes: int
+    arch: str
+    run_config: dict[str, Any]  # the source run's resolved config (data, seed, evaluation)
+    state_dict: dict[str, torch.Tensor]  # of the supernet's static(arch) module
+
+
+def is_finetune_dir(path: Path) -> bool:
+    return path.is_dir() and (path / SETTINGS_FILE).is_file()
+
+
+def save_finetuned(directory: Path, model: FinetunedModel) -> Path:
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "supernet": model.supernet,
+        "num_classes": model.num_classes,
+        "arch": model.arch,
+        "run_config": model.run_config,
+        "state_dict": model.state_dict,
+    }
+    path = directory / MODEL_FILE
+    atomic_torch_save(payload, path)
+    return path
+
+
+def load_finetuned(directory: Path) -> FinetunedModel:
+    """The final model of a finished fine-tuning directory (CheckpointError otherwise)."""
+    path = directory / MODEL_FILE
+    if not path.is_file():
+        raise CheckpointError(
+            f"{directory} holds no final model ({MODEL_FILE}): fine-tuning has not finished; "
+            "continue it with `ofa finetune ... --resume`"
+        )
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # any unpickling failure: not ours, or corrupt
+        raise CheckpointError(f"cannot read {path}: {error}".splitlines()[0]) from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an onceforall fine-tuned model")
+    if payload.get("version") != VERSION:
+        raise CheckpointError(f"{path}: fine-tuned model version {payload.get('version')!r}")
+    return FinetunedModel(
+        supernet=payload["supernet"],
+        num_classes=payload["num_classes"],
+        arch=payload["arch"],
+        run_config=payload["run_config"],
+        state_dict=payload["state_dict"],
+    )
