@@ -12,7 +12,6 @@ from torch import nn
 
 from onceforall.compat.reference_oracle import ReferenceUnavailable, import_reference
 
-
 # The networks in unit tests are tiny: one thread avoids paying for thread coordination on every
 # op (a 2-core machine shared with other work can make a tiny forward 100x slower with 2).
 torch.set_num_threads(1)
