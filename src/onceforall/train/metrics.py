@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,9 @@ class MetricsLog:
         if not self.enabled:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"event": event, "time": round(time.time(), 3), **fields}
         with self.path.open("a") as handle:
-            handle.write(json.dumps({"event": event, **fields}) + "\n")
+            handle.write(json.dumps(record) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
 
