@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from onceforall.cli import (
     arch_command,
+    demo_command,
     export_command,
     finetune_command,
     info_command,
@@ -30,6 +31,7 @@ COMMANDS = (
     latency_command.register,
     export_command.register,
     finetune_command.register,
+    demo_command.register,
 )
 
 
