@@ -47,6 +47,10 @@ class PhaseConfig:
     `subnets_per_step` random sub-networks per step (gradients summed, as the reference);
     ``sandwich`` trains the largest, the smallest and `subnets_per_step` random ones, the
     others distilled in place from the largest's output.
+
+    `arch` (a sub-network string) trains that one sub-network alone, every step: the baseline
+    of training a sub-network from scratch with the same recipe. Batches still use the run's
+    resolutions; the arch's own resolution is the one it is evaluated at.
     """
 
     name: str
@@ -58,6 +62,7 @@ class PhaseConfig:
     restrict: dict[str, tuple[float, ...]] = field(default_factory=dict)
     distill: bool = True  # distill from the teacher (if the run has one by then)
     reorder_channels: bool = False  # sort expanded channels by importance before the phase
+    arch: str | None = None  # train only this sub-network (see above)
 
     def __post_init__(self) -> None:
         if self.epochs <= 0 or self.lr <= 0 or self.warmup_epochs < 0:
@@ -66,6 +71,10 @@ class PhaseConfig:
             raise ConfigError(f"phase {self.name}: warmup_epochs exceeds epochs")
         if self.subnets_per_step < (0 if self.sampler == "sandwich" else 1):
             raise ConfigError(f"phase {self.name}: subnets_per_step is too small")
+        if self.arch is not None and (self.sampler != "random" or self.subnets_per_step != 1):
+            raise ConfigError(
+                f"phase {self.name}: a fixed arch trains alone (sampler random, subnets_per_step 1)"
+            )
 
 
 @dataclass(frozen=True)

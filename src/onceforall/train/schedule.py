@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from onceforall.arch.space import Space
-from onceforall.errors import ConfigError
+from onceforall.errors import ArchError, ConfigError
 from onceforall.train.config import PhaseConfig, RunConfig
 
 # Last entry of every seed key: numpy's SeedSequence ignores trailing zeros, so a fixed non-zero
@@ -31,6 +31,7 @@ class PhasePlan:
     steps: int
     warmup_steps: int
     lr: float  # peak rate, scaled to the global batch
+    fixed_arch: Any = None  # the phase's `arch`, parsed (None: sample from `space`)
 
 
 def restrict_space(space: Space[Any], phase: PhaseConfig) -> Space[Any]:
@@ -49,6 +50,18 @@ def restrict_space(space: Space[Any], phase: PhaseConfig) -> Space[Any]:
     return result
 
 
+def fixed_arch(space: Space[Any], phase: PhaseConfig) -> Any:
+    """The phase's `arch` as a value of `space` (None when the phase samples)."""
+    if phase.arch is None:
+        return None
+    try:
+        arch = space.parse(phase.arch)
+        space.validate(arch)
+    except ArchError as error:
+        raise ConfigError(f"phases.{phase.name}.arch: {error}") from error
+    return arch
+
+
 def plan_phases(
     config: RunConfig, space: Space[Any], steps_per_epoch: int, world_size: int
 ) -> tuple[PhasePlan, ...]:
@@ -64,6 +77,7 @@ def plan_phases(
                 steps=steps,
                 warmup_steps=min(steps, round(phase.warmup_epochs * steps_per_epoch)),
                 lr=phase.lr * scale,
+                fixed_arch=fixed_arch(space, phase),
             )
         )
     return tuple(plans)
@@ -84,6 +98,8 @@ def step_archs(plan: PhasePlan, seed: int, step: int) -> list[Any]:
     Sandwich: the largest first (its output is the in-place teacher), then the smallest, then
     the random ones.
     """
+    if plan.fixed_arch is not None:
+        return [plan.fixed_arch]
     rng = np.random.default_rng([seed, plan.index, step, ARCH_STREAM])
     space = plan.space
     random_archs = space.from_population(space.sample_population(plan.config.subnets_per_step, rng))

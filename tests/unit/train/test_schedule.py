@@ -3,11 +3,12 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 
 from onceforall.errors import ConfigError
 from onceforall.models.registry import supernet_space
-from onceforall.train.config import run_config_from_dict
+from onceforall.train.config import RunConfig, run_config_from_dict
 from onceforall.train.schedule import learning_rate, plan_phases, step_archs
 
 CONFIG = run_config_from_dict(
@@ -114,3 +115,27 @@ def test_resnet_phases_restrict_their_own_choices() -> None:
     plan = plan_phases(config, space, steps_per_epoch=10, world_size=1)[0]
     for arch in step_archs(plan, seed=0, step=0) + step_archs(plan, seed=0, step=1):
         assert plan.space.contains(arch) and space.contains(arch)
+
+
+def _fixed_arch_config(arch: str, **phase: object) -> RunConfig:
+    return run_config_from_dict(
+        {
+            "supernet": "test_mbv3_tiny",
+            "phases": [{"name": "alone", "epochs": 1, "lr": 0.1, "arch": arch, **phase}],
+        }
+    )
+
+
+def test_fixed_arch_phase_trains_that_arch_every_step() -> None:
+    arch = SPACE.sample(np.random.default_rng(3))
+    config = _fixed_arch_config(str(arch))
+    plan = plan_phases(config, SPACE, steps_per_epoch=10, world_size=1)[0]
+    assert [step_archs(plan, seed=0, step=s) for s in range(3)] == [[arch]] * 3
+
+
+def test_fixed_arch_is_checked() -> None:
+    config = _fixed_arch_config("r999-nonsense")
+    with pytest.raises(ConfigError, match=r"phases\.alone\.arch: "):
+        plan_phases(config, SPACE, steps_per_epoch=10, world_size=1)
+    with pytest.raises(ConfigError, match="trains alone"):
+        _fixed_arch_config(str(SPACE.max()), sampler="sandwich")
