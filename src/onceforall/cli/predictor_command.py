@@ -65,6 +65,12 @@ def register(subparsers: Any) -> None:
     dataset.add_argument("run_dir", type=Path, metavar="RUN")
     dataset.add_argument("--n", type=int, default=2000, help="sub-networks in the dataset")
     dataset.add_argument("--seed", type=int, default=0)
+    dataset.add_argument(
+        "--eval-images",
+        type=int,
+        default=None,
+        help="measure on the first N held-out images only (default: all)",
+    )
     dataset.add_argument("--out", type=Path, default=None, help="default: RUN/predictor/")
     dataset.add_argument("--quiet", action="store_true")
     dataset.set_defaults(run=run_dataset)
@@ -106,7 +112,12 @@ def run_dataset(args: argparse.Namespace) -> int:
 
     out = None if args.out is None else args.out / "dataset.jsonl"
     summary = build_accuracy_dataset(
-        args.run_dir, args.n, out=out, seed=args.seed, progress=not args.quiet
+        args.run_dir,
+        args.n,
+        out=out,
+        seed=args.seed,
+        eval_images=args.eval_images,
+        progress=not args.quiet,
     )
     if os.environ.get("RANK", "0") == "0":
         print(

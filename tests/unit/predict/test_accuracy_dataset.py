@@ -67,3 +67,22 @@ def test_cli(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "dataset.jsonl" in capsys.readouterr().out
     assert main(["predictor", "dataset", str(trained / "missing"), "--n", "2"]) == 2
     assert "no such checkpoint" in capsys.readouterr().err
+
+
+def test_eval_images_limits_the_held_out_images(trained: Path, tmp_path: Path) -> None:
+    from onceforall.train.datasets import build_run_data
+    from onceforall.train.trained import load_trained_supernet
+
+    _, config, _ = load_trained_supernet(trained)
+    holdout = len(build_run_data(config.data, config.seed).holdout)
+    few = build_accuracy_dataset(
+        trained, 2, out=tmp_path / "few.jsonl", eval_images=5, progress=False
+    )
+    every = build_accuracy_dataset(trained, 2, out=tmp_path / "all.jsonl", progress=False)
+    counts = [
+        {json.loads(line)["eval_images"] for line in summary.path.read_text().splitlines()}
+        for summary in (few, every)
+    ]
+    assert counts == [{5}, {holdout}] and holdout > 5
+    with pytest.raises(OnceForAllError, match="--eval-images must be at least 1"):
+        build_accuracy_dataset(trained, 2, eval_images=0, progress=False)
