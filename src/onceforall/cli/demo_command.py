@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from onceforall.demo.pipeline import DemoConfig
+
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "demo" / "fashion_mnist.yaml"
 
 
@@ -22,13 +24,13 @@ def register(subparsers: Any) -> None:
         "--config",
         type=Path,
         default=None,
-        help="training config (default: configs/demo_fashion_mnist.yaml)",
+        help="training config (default: onceforall/demo/fashion_mnist.yaml)",
     )
     demo.add_argument(
         "--dataset-size",
         type=int,
-        default=100,
-        help="sub-networks measured for the accuracy predictor",
+        default=DemoConfig.dataset_size,
+        help="sub-networks measured for the accuracy predictor (default: %(default)s)",
     )
     demo.add_argument("--threads", type=int, default=2)
     demo.add_argument("--quiet", action="store_true")
@@ -36,7 +38,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from onceforall.demo.pipeline import DemoConfig, run_demo
+    from onceforall.demo.pipeline import run_demo
     from onceforall.errors import ConfigError
 
     config_path = args.config or DEFAULT_CONFIG

@@ -29,7 +29,7 @@ from onceforall.errors import OnceForAllError
 class DemoConfig:
     out: Path
     config: Path  # the training config
-    dataset_size: int = 100  # sub-networks measured for the accuracy predictor
+    dataset_size: int = 80  # sub-networks measured for the accuracy predictor
     threads: int = 2  # latency table and measured latency use the same setting
     budget_quantiles: tuple[float, float, float] = (0.1, 0.5, 0.9)
     seed: int = 0

@@ -8,11 +8,16 @@ from onceforall.errors import ConfigError
 from onceforall.train.config import load_run_config, run_config_from_dict
 from onceforall.train.config_parsing import apply_override
 
-CONFIGS = sorted((Path(__file__).parents[3] / "configs").glob("*.yaml"))
+ROOT = Path(__file__).parents[3]
+CONFIGS = [
+    *sorted((ROOT / "configs").glob("*.yaml")),
+    ROOT / "src" / "onceforall" / "demo" / "fashion_mnist.yaml",
+    ROOT / "benchmarks" / "claims" / "fashion_mnist.yaml",
+]
 MINIMAL = {"supernet": "test_mbv3_tiny", "phases": [{"name": "a", "epochs": 1, "lr": 0.1}]}
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_shipped_configs_load(path: Path) -> None:
     config = load_run_config(path)
     assert config.phases and config.supernet
