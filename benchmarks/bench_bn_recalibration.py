@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from onceforall.atomic_files import atomic_write_json
 from onceforall.compat.reference_oracle import import_reference
 from onceforall.data import calibration_loader, eval_loader, load_fashion_mnist, split_holdout
 from onceforall.models.registry import create_supernet
@@ -144,9 +145,7 @@ def main() -> None:
         "all_seconds": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.out.with_suffix(".tmp")
-    temporary.write_text(json.dumps(result, indent=2) + "\n")
-    temporary.replace(args.out)
+    atomic_write_json(args.out, result)
     print(json.dumps(result))
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from onceforall.atomic_files import atomic_write_json
 from onceforall.models.registry import create_supernet, supernet_space
 
 
@@ -156,9 +157,7 @@ def main() -> None:
         ],
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(out)
+    atomic_write_json(out, result)
     print(json.dumps(result))
 
 

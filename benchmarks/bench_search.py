@@ -47,6 +47,7 @@ import torch
 import yaml
 
 from onceforall.arch.mbv3 import MBv3Space
+from onceforall.atomic_files import atomic_write_json
 from onceforall.efficiency.latency import load_latency_table
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import AccuracyPredictor, load_predictor
@@ -502,9 +503,7 @@ def main() -> None:
         print(json.dumps(result["pareto"]), flush=True)
     result["machine"]["load_average_at_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.out.with_suffix(".tmp")
-    temporary.write_text(json.dumps(result, indent=2) + "\n")
-    temporary.replace(args.out)
+    atomic_write_json(args.out, result)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,364 @@
+"""Render benchmarks/results/*.json into README.md's results section (between its markers).
+
+    python benchmarks/render_results.py
+
+Every figure in that section comes from a JSON file written by a benchmark or summary script;
+each subsection names the file and the command that produced it. A missing file is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def source(data: dict[str, Any], name: str) -> str:
+    return f"`{data.get('command', '')}` -> `benchmarks/results/{name}`"
+
+
+def training_speed(d: dict[str, Any]) -> str:
+    rows = [
+        [
+            f"{r['resolution']} px",
+            f"{r['reference_images_per_s']:.0f}",
+            f"{r['onceforall_images_per_s']:.0f}",
+            f"**{r['speedup']:.2f}x**",
+            f"{r['reference_peak_rss_mib']:.0f} / {r['onceforall_peak_rss_mib']:.0f}",
+        ]
+        for r in d["summary"]
+    ]
+    return (
+        "**Training step** (OFA-MobileNetV3 w1.0, 10 classes, batch 64, 2 sub-networks per step, KD "
+        "from a static teacher, SGD Nesterov, 2 threads; median of the steps after a warm-up; each "
+        "side in its own process):\n\n"
+        + table(
+            [
+                "resolution",
+                "reference img/s",
+                "onceforall img/s",
+                "ratio",
+                "peak RSS MiB (ref / ours)",
+            ],
+            rows,
+        )
+        + f"\n\n{source(d, 'train_step.json')}. At 64 px the step is bound by convolution kernels "
+        "(oneDNN's depthwise 5x5/7x7 weight gradient), not by Python overhead."
+    )
+
+
+def ps_fashion_mnist(d: dict[str, Any]) -> str:
+    phases = d["phases"]
+    labels = list(phases[0]["panel"].keys())
+    rows = [
+        [p["phase"], f"{p['minutes']:.1f}"]
+        + [f"{100 * p['panel'][label]['accuracy']:.2f}" for label in labels]
+        for p in phases
+    ]
+    return (
+        f"**Progressive shrinking on Fashion-MNIST** (`{d['config']}`, {d['supernet']}, "
+        f"{d['train_images']:,} training images, held-out accuracy of the panel after each phase, "
+        "BN re-calibrated on 2,000 training images). "
+        f"Wall time {d['wall_minutes']:.1f} min on this 2-core machine:\n\n"
+        + table(["phase", "min"] + [f"{label} %" for label in labels], rows)
+        + "\n\nPanel: "
+        + ", ".join(
+            f"{label} = `{phases[-1]['panel'][label]['arch']}` "
+            f"({phases[-1]['panel'][label]['macs'] / 1e6:.1f} MMACs)"
+            for label in labels
+        )
+        + f"\n\n{source(d, 'ps_fashion_mnist.json')}."
+    )
+
+
+def demo(d: dict[str, Any]) -> str:
+    rows = [
+        [
+            f"{r['budget_ms']:.2f}",
+            f"{r['predicted_latency_ms']:.2f}",
+            f"{r['measured_latency_ms']:.2f}",
+            f"{100 * r['predicted_accuracy']:.2f}",
+            f"{100 * r['measured_accuracy']:.2f}",
+            f"{r['macs'] / 1e6:.1f}",
+            f"`{r['arch']}`",
+        ]
+        for r in d["rows"]
+    ]
+    held = d.get("predictor_held_out", {})
+    return (
+        f"**`ofa demo`** (Fashion-MNIST, fresh run, {d['wall_seconds'] / 60:.1f} min wall time on 2 cores; "
+        "latency: PyTorch eager, batch 1, 2 threads, fastest of the timed calls, as the table predicts; "
+        "accuracy: the 10,000-image test split):\n\n"
+        + table(
+            [
+                "budget ms",
+                "predicted ms",
+                "measured ms",
+                "predicted top-1 %",
+                "test top-1 %",
+                "MMACs",
+                "arch",
+            ],
+            rows,
+        )
+        + (
+            f"\n\nPredictor held-out: RMSE {held['rmse_pp']:.2f} pp, Kendall tau {held['kendall_tau']:.2f} "
+            f"({held['n']} sub-networks)."
+            if "rmse_pp" in held
+            else ""
+        )
+        + "\n\nSteps: "
+        + ", ".join(f"{s['step']} {s['seconds']:.0f} s" for s in d["steps"])
+        + f".\n\n{source(d, 'demo.json')}. ![demo Pareto plot](benchmarks/results/demo_pareto.png)"
+    )
+
+
+def search(d: dict[str, Any]) -> str:
+    macs = d["macs_budget"]
+    ours, ref = macs["onceforall"], macs["reference"]["runs"][0]
+    text = (
+        f"**Evolutionary search under {macs['budget_mmacs']:.0f} MMACs** ({macs['supernet']}, the "
+        "released predictor, the paper's hyperparameters, seed 0):\n\n"
+        + table(
+            ["", "seconds", "best predicted top-1"],
+            [
+                [
+                    "reference `EvolutionFinder`",
+                    f"{ref['seconds']:.1f} ({100 * ref['constraint_check_seconds'] / ref['seconds']:.0f}% in constraint checks)",
+                    f"{100 * ref['predicted_accuracy']:.2f}%",
+                ],
+                [
+                    "onceforall",
+                    f"{ours['seconds_median']:.2f} (median of {len(ours['seconds_all'])})",
+                    f"{100 * ours['seed0_predicted_accuracy']:.2f}%",
+                ],
+            ],
+        )
+        + f"\n\nRatio {ref['seconds'] / ours['seconds_median']:.0f}x; over seeds 0-9 ours averages "
+        f"{100 * statistics.mean(ours['predicted_accuracy_by_seed']):.2f}%."
+    )
+    note = d["note10"]
+    rows = []
+    for ours_b, ref_b in zip(
+        note["onceforall"]["per_budget"], note["reference"]["per_budget"], strict=True
+    ):
+        rows.append(
+            [
+                f"{ours_b['budget_ms']:.0f}",
+                f"{100 * ref_b['predicted_accuracy']:.2f} ({ref_b['seconds']:.1f} s)",
+                f"{100 * ours_b['predicted_accuracy']:.2f} ({ours_b['seconds_alone']:.1f} s)",
+                f"{100 * ours_b['predicted_accuracy_seed_mean']:.2f}",
+            ]
+        )
+    text += (
+        "\n\n**Note10 specialization of ofa_mbv3_w12** (released predictor and Note10 tables, seed 0; "
+        "predicted top-1 %, search time):\n\n"
+        + table(
+            ["budget ms", "reference tutorial", "onceforall", "onceforall, mean of 5 seeds"], rows
+        )
+    )
+    return text + f"\n\n{source(d, 'search.json')}."
+
+
+def latency(d: dict[str, Any]) -> str:
+    rows = []
+    for name, b in d["backends"].items():
+        stat = b["by_statistic"][b["statistic"]]
+        rows.append(
+            [
+                name,
+                b["distinct_operators"],
+                f"{b['build_seconds']:.1f}",
+                f"{stat['without_correction']['mape_percent']:.1f}",
+                f"{stat['with_correction']['mape_percent']:.1f}",
+                f"{stat['without_correction']['kendall_tau']:.2f}",
+            ]
+        )
+    return (
+        f"**Latency tables** ({d['supernet']}, 2 threads, batch 1, {d['backends']['torch']['validation_networks']} "
+        "random whole networks measured end to end):\n\n"
+        + table(
+            ["backend", "distinct ops", "build s", "MAPE %", "MAPE % (corrected)", "Kendall tau"],
+            rows,
+        )
+        + f"\n\n{source(d, 'latency_small_input.json')}."
+    )
+
+
+def recalibration(d: dict[str, Any]) -> str:
+    return (
+        f"**Sub-network evaluation** (BN re-calibration on {d['calibration_images']} images + accuracy on "
+        f"{d['eval_images']}, max OFA-MobileNetV3 w1.0 sub-network at {d['resolution']} px, "
+        f"{d['threads']} threads): reference `set_running_statistics` + eval {d['reference_seconds']:.1f} s, "
+        f"onceforall {d['onceforall_seconds']:.1f} s: **{d['speedup']:.1f}x**. {source(d, 'bn_recalibration.json')}."
+    )
+
+
+def foundation(d: dict[str, Any]) -> str:
+    m = d["macs_counting"]
+    overhead = ", ".join(
+        f"{o['overhead_percent']:+.1f}% at batch {o['batch']} x {o['resolution']} px"
+        for o in d["dynamic_overhead"]
+    )
+    return (
+        f"**Counting**: MACs + params of {m['archs']:,} sampled archs at {m['onceforall_archs_per_s']:,} "
+        f"archs/s, against {m['reference_ms_per_arch']:.0f} ms per arch for the reference's "
+        f"`count_net_flops`. **Weight-sharing overhead** of the supernet's forward at its max arch over "
+        f"the exported static network: {overhead}. {source(d, 'foundation.json')}."
+    )
+
+
+def export(d: dict[str, Any]) -> str:
+    rows = []
+    for case in d["results"]:
+        by = {(entry["backend"], entry["batch_size"]): entry for entry in case["latency"]}
+        for batch in sorted({entry["batch_size"] for entry in case["latency"]}):
+            rows.append(
+                [case["case"] if batch == 1 else "", batch]
+                + [
+                    f"{by[(b, batch)]['median_ms']:.2f}"
+                    for b in ("pytorch", "torchscript", "onnxruntime")
+                ]
+            )
+    return (
+        f"**Exported networks** ({d['threads']} thread; median ms per call):\n\n"
+        + table(["network", "batch", "PyTorch eager", "TorchScript", "ONNX Runtime"], rows)
+        + f"\n\n{source(d, 'export.json')}."
+    )
+
+
+def claims_ps_vs_scratch(d: dict[str, Any]) -> str:
+    rows = [
+        [
+            r["label"],
+            f"{r['macs'] / 1e6:.1f}",
+            f"{100 * r['supernet_test_accuracy']:.2f}",
+            " / ".join(f"{100 * s['test_accuracy']:.2f}" for s in r["scratch"]),
+            f"{r['difference_pp']:+.2f}",
+        ]
+        for r in d["rows"]
+    ]
+    seeds = ", ".join(str(s) for s in d["seeds"])
+    return (
+        "**Claim 1: sub-networks of the supernet vs the same architectures trained alone** "
+        "(Fashion-MNIST test top-1 %; the supernet is the demo's, trained with progressive "
+        f"shrinking in {d['supernet_train_seconds'] / 60:.1f} min; each sub-network alone with the "
+        f"full-network phase's recipe, seeds {seeds}):\n\n"
+        + table(["sub-network", "MMACs", "from supernet", "alone", "difference pp"], rows)
+        + f"\n\n{source(d, 'claims/ps_vs_scratch.json')}. "
+        "![claim 1](benchmarks/results/claims/ps_vs_scratch.png)"
+    )
+
+
+def claims_ablation(d: dict[str, Any]) -> str:
+    variants = d["variants"]
+    labels = list(next(iter(variants.values()))["test_accuracy"])
+    rows = [
+        [name, f"{v['train_seconds'] / 60:.1f}"]
+        + [f"{100 * v['test_accuracy'][label]['accuracy']:.2f}" for label in labels]
+        for name, v in variants.items()
+    ]
+    return (
+        "**Claim 2: progressive shrinking vs all elastic dimensions at once vs the sandwich rule** "
+        f"(same number of sub-network passes, {d['budget_pass_epochs']:.2f} epochs of them; "
+        "Fashion-MNIST test top-1 %):\n\n"
+        + table(["schedule", "train min", *labels], rows)
+        + f"\n\n{source(d, 'claims/ablation.json')}. "
+        "![claim 2](benchmarks/results/claims/ablation.png)"
+    )
+
+
+def claims_predictor(d: dict[str, Any]) -> str:
+    rows = [
+        [r["n"], f"{r['rmse_pp']:.2f}", f"{r['kendall_tau']:.3f}"] for r in d["by_training_size"]
+    ]
+    spread = d["measured_accuracy_percent"]
+    return (
+        "**Claim 3: accuracy predictor quality vs training sub-networks** (held-out RMSE and "
+        f"Kendall tau on the same {d['held_out_records']} sub-networks never used for fitting; "
+        f"measured held-out top-1 of the {d['records']} random sub-networks spans "
+        f"{spread['min']:.2f}-{spread['max']:.2f} %, median {spread['median']:.2f}):\n\n"
+        + table(["training sub-networks", "RMSE pp", "Kendall tau"], rows)
+        + "\n\nLatency tables against end-to-end measurement: see *Latency tables* below. "
+        + f"{source(d, 'claims/predictor_quality.json')}. "
+        "![claim 3](benchmarks/results/claims/predictor_quality.png)"
+    )
+
+
+def claims_search(d: dict[str, Any]) -> str:
+    rows = [
+        [
+            f"{p['budget_ms']:.3f}",
+            p["method"],
+            f"{p['table_latency_ms']:.3f}",
+            f"{p['measured_latency_ms']['median_ms']:.3f}",
+            f"{100 * p['test_accuracy']:.2f}",
+            f"{p['macs'] / 1e6:.1f}",
+        ]
+        for p in d["picks"]
+    ]
+    return (
+        "**Claim 4: search vs the best measured random sub-network vs uniform scaling** "
+        f"(random: the best by held-out accuracy of the {d['random_pool']} measured random "
+        "sub-networks that fit; latency: torch, batch 1, 2 threads):\n\n"
+        + table(
+            ["budget ms", "method", "table ms", "measured ms (median)", "test top-1 %", "MMACs"],
+            rows,
+        )
+        + f"\n\n{source(d, 'claims/search_quality.json')}. "
+        "![claim 4](benchmarks/results/claims/search_quality.png)"
+    )
+
+
+SECTIONS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("demo.json", demo),
+    ("ps_fashion_mnist.json", ps_fashion_mnist),
+    ("claims/ps_vs_scratch.json", claims_ps_vs_scratch),
+    ("claims/ablation.json", claims_ablation),
+    ("claims/predictor_quality.json", claims_predictor),
+    ("claims/search_quality.json", claims_search),
+    ("train_step.json", training_speed),
+    ("search.json", search),
+    ("latency_small_input.json", latency),
+    ("bn_recalibration.json", recalibration),
+    ("foundation.json", foundation),
+    ("export.json", export),
+]
+
+
+def render() -> str:
+    parts = [
+        "Measured on this project's 2-core CPU machine (AMD EPYC, no GPU), reference implementation "
+        "side by side where it applies. Machine load varies; each JSON records its settings."
+    ]
+    for name, fn in SECTIONS:
+        path = RESULTS / name
+        if path.is_file():
+            parts.append(fn(json.loads(path.read_text())))
+    return "\n\n".join(parts)
+
+
+def main() -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    head, rest = text.split(START)
+    _, tail = rest.split(END)
+    temporary = readme.with_suffix(".tmp")
+    temporary.write_text(f"{head}{START}\n{render()}\n{END}{tail}")
+    temporary.replace(readme)
+
+
+if __name__ == "__main__":
+    main()
