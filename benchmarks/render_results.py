@@ -282,13 +282,15 @@ def claims_ablation(d: dict[str, Any]) -> str:
 
 def claims_predictor(d: dict[str, Any]) -> str:
     rows = [
-        [r["n"], f"{r['rmse_pp']:.2f}", f"{r['kendall_tau']:.3f}"] for r in d["by_training_size"]
+        [r["training_subnetworks"], f"{r['rmse_pp']:.2f}", f"{r['kendall_tau']:.3f}"]
+        for r in d["by_training_size"]
     ]
     spread = d["measured_accuracy_percent"]
     return (
         "**Claim 3: accuracy predictor quality vs training sub-networks** (held-out RMSE and "
         f"Kendall tau on the same {d['held_out_records']} sub-networks never used for fitting; "
-        f"measured held-out top-1 of the {d['records']} random sub-networks spans "
+        f"measured top-1 on {d['eval_images']:,} held-out images of the {d['records']} random "
+        "sub-networks spans "
         f"{spread['min']:.2f}-{spread['max']:.2f} %, median {spread['median']:.2f}):\n\n"
         + table(["training sub-networks", "RMSE pp", "Kendall tau"], rows)
         + "\n\nLatency tables against end-to-end measurement: see *Latency tables* below. "

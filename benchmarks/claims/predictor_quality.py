@@ -1,0 +1,132 @@
+"""Claim 3: the accuracy predictor can be trusted, and how many measured sub-networks it needs.
+
+    python benchmarks/claims/predictor_quality.py [--sizes 100 200 400] [--test 100]
+                                                  [--eval-images 1000]
+
+Measures max(--sizes) + --test distinct random sub-networks of the progressive-shrinking
+supernet (BN re-calibrated, top-1 on the first --eval-images images of the held-out split:
+`ofa predictor dataset`, resumable),
+then fits the paper's MLP on the first n records for each n and reports RMSE (percentage
+points) and Kendall tau on the same last --test records, never used for fitting. The latency
+half of the claim (table vs end-to-end measurement, torch and ONNX Runtime) is
+benchmarks/bench_latency.py's result for the same supernet; it is quoted here. Writes
+benchmarks/results/claims/predictor_quality.json + .png, and leaves the predictor fitted on
+the largest n in runs/claims/predictor/ for search_quality.py.
+
+Wall time on the 2-core machine with the defaults: 23.6 min (500 sub-networks, ~2.8 s each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+import numpy as np
+from study import ROOT, RUNS, new_figure, ps_run, save_figure, write_result
+
+from onceforall.predict.dataset import build_accuracy_dataset, candidates, read_done
+from onceforall.predict.fit import FitConfig, fit_predictor
+from onceforall.predict.records import AccuracyRecords
+from onceforall.predict.report import evaluate_predictor
+from onceforall.predict.workflows import mbv3_space
+from onceforall.train.trained import load_trained_supernet
+
+DATASET = RUNS / "accuracy" / "dataset.jsonl"
+PREDICTOR = RUNS / "predictor" / "predictor.pt"
+
+
+def latency_quote() -> dict[str, Any] | None:
+    path = ROOT / "benchmarks" / "results" / "latency_small_input.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def records_in_candidate_order(space: Any, total: int) -> AccuracyRecords:
+    """The dataset's records in the order `ofa predictor dataset` drew them: the first n records
+    are then the dataset a run with --n n would have measured."""
+    measured = read_done([DATASET])
+    archs = candidates(space, total, seed=0)
+    return AccuracyRecords(
+        space.to_population(archs),
+        np.array([measured[str(arch)]["accuracy"] for arch in archs], dtype=np.float64),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 200, 400])
+    parser.add_argument("--test", type=int, default=100)
+    parser.add_argument("--eval-images", type=int, default=1000)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    supernet_dir = ps_run(RUNS / "ps")
+    total = max(args.sizes) + args.test
+    summary = build_accuracy_dataset(
+        supernet_dir, total, out=DATASET, seed=0, eval_images=args.eval_images
+    )
+    _, _, payload = load_trained_supernet(supernet_dir)
+    space = mbv3_space(payload["supernet"], payload["num_classes"])
+    records = records_in_candidate_order(space, total)
+    held_out = records.subset(np.arange(total - args.test, total))
+    rows = []
+    predicted_last: np.ndarray | None = None
+    for n in sorted(args.sizes):
+        fit = fit_predictor(
+            space,
+            records.subset(np.arange(n)),
+            FitConfig(),
+            supernet=payload["supernet"],
+            progress=False,
+        )
+        report, predicted_last = evaluate_predictor(fit.predictor, space, held_out)
+        rows.append({**report.to_json(), "training_subnetworks": n, "best_epoch": fit.best_epoch})
+        print(f"n={n}: RMSE {report.rmse_pp:.2f} pp, tau {report.kendall_tau:.3f}")
+        if n == max(args.sizes):
+            fit.predictor.save(PREDICTOR)
+    accuracy = 100 * records.accuracy[:total]
+    plot(rows, 100 * held_out.accuracy, 100 * np.asarray(predicted_last))
+    write_result(
+        "predictor_quality.json",
+        {
+            "supernet_run": str(supernet_dir),
+            "dataset": str(DATASET),
+            "records": total,
+            "dataset_seconds_this_call": round(summary.seconds, 1),
+            "held_out_records": args.test,
+            "eval_images": args.eval_images,
+            "measured_accuracy_percent": {
+                "min": float(accuracy.min()),
+                "median": float(np.median(accuracy)),
+                "max": float(accuracy.max()),
+            },
+            "by_training_size": rows,
+            "latency_tables": latency_quote(),
+        },
+        "python benchmarks/claims/predictor_quality.py",
+        start,
+    )
+
+
+def plot(rows: list[dict[str, Any]], measured: np.ndarray, predicted: np.ndarray) -> None:
+    figure, (left, right) = new_figure(9, 4, columns=2)
+    sizes = [r["training_subnetworks"] for r in rows]
+    left.plot(sizes, [r["rmse_pp"] for r in rows], "o-", label="RMSE (pp)")
+    left.set_xlabel("training sub-networks")
+    left.set_ylabel("held-out RMSE (pp)")
+    twin = left.twinx()
+    twin.plot(sizes, [r["kendall_tau"] for r in rows], "s--", color="C1")
+    twin.set_ylabel("Kendall tau", color="C1")
+    right.scatter(measured, predicted, s=8, alpha=0.6)
+    low = float(min(measured.min(), predicted.min()))
+    high = float(max(measured.max(), predicted.max()))
+    right.plot([low, high], [low, high], color="0.6", lw=1)
+    right.set_xlabel("measured held-out top-1 (%)")
+    right.set_ylabel(f"predicted top-1 (%), {rows[-1]['training_subnetworks']} for fitting")
+    save_figure(figure, "predictor_quality.png")
+
+
+if __name__ == "__main__":
+    main()

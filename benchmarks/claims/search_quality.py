@@ -1,0 +1,193 @@
+"""Claim 4: the searched sub-networks beat simple alternatives at the same latency.
+
+    python benchmarks/claims/search_quality.py     # after predictor_quality.py
+
+For three latency budgets on this machine (the 10/50/90% quantiles of the latency table's
+prediction over random sub-networks, as `ofa demo` picks them), three ways to choose a
+sub-network of the progressive-shrinking supernet:
+
+- `search`: the paper's evolutionary search with the fitted accuracy predictor and the table;
+- `random`: the best, by measured held-out accuracy, of the measured random sub-networks of the
+  accuracy dataset (predictor_quality.py) whose table latency fits the budget;
+- `uniform`: MobileNetV3-style scaling of the max sub-network: one expand ratio, one depth and
+  one resolution for all blocks (kernel 7), the largest (MACs) whose table latency fits.
+
+Each pick is measured end to end (torch, 2 threads, batch 1, as the table) and on the test
+split. Resumable (the table, the search and the measurements are cached under runs/claims/).
+Writes benchmarks/results/claims/search_quality.json + .png. Wall time on the 2-core machine:
+3.0 min (the latency table already built; building it adds ~10 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from typing import Any
+
+import numpy as np
+from predictor_quality import DATASET, PREDICTOR
+from study import RUNS, new_figure, ps_run, save_figure, test_accuracies, write_result
+
+from onceforall.atomic_files import atomic_write_json
+from onceforall.demo.pipeline import latency_budgets
+from onceforall.efficiency.latency import load_latency_table
+from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
+from onceforall.efficiency.latency_measure import MeasureSettings
+from onceforall.efficiency.latency_validate import measure_networks
+from onceforall.models.registry import create_supernet
+from onceforall.predict.accuracy import load_predictor
+from onceforall.predict.dataset import read_done
+from onceforall.search.constraints import Budget
+from onceforall.search.evolution import evolution_search
+from onceforall.search.problem import search_problem
+from onceforall.train.trained import load_trained_supernet
+
+TABLE = RUNS / "latency" / "table.json"
+SETTINGS = MeasureSettings(backend="torch", threads=2)
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+def uniform_pick(space: Any, latency: Any, budget: float) -> Any | None:
+    """The largest (MACs) uniformly scaled max sub-network within `budget` (None: none fits)."""
+    fitting = []
+    for expand, depth, resolution in itertools.product(
+        space.expand_ratios, space.depths, space.resolutions
+    ):
+        arch = space.restrict(
+            kernel_sizes=[max(space.kernel_sizes)],
+            expand_ratios=[expand],
+            depths=[depth],
+            resolutions=[resolution],
+        ).max()
+        if latency.predict(arch) <= budget:
+            fitting.append(arch)
+    return max(fitting, key=space.macs, default=None)
+
+
+def random_pick(space: Any, latency: Any, budget: float) -> tuple[Any | None, int]:
+    """The best measured (held-out) random sub-network within `budget`, and the pool size."""
+    records = read_done([DATASET])
+    archs = [space.parse(text) for text in records]
+    fitting = [a for a in archs if latency.predict(a) <= budget]
+    best = max(fitting, key=lambda a: records[str(a)]["accuracy"], default=None)
+    return best, len(fitting)
+
+
+def measured_latency(name: str, classes: int, archs: list[Any]) -> dict[str, dict[str, float]]:
+    samples: dict[str, list[int]] = {}
+    measure_networks(
+        archs,
+        lambda: create_supernet(name, num_classes=classes),
+        SETTINGS,
+        samples,
+        lambda: None,
+        chunk_size=len(archs),
+        progress=True,
+    )
+    return {
+        arch: {"median_ms": float(np.median(ns)) / 1e6, "min_ms": float(np.min(ns)) / 1e6}
+        for arch, ns in samples.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.parse_args()
+    start = time.perf_counter()
+    supernet_dir = ps_run(RUNS / "ps")
+    if not PREDICTOR.is_file():
+        raise SystemExit("error: run benchmarks/claims/predictor_quality.py first")
+    net, _, payload = load_trained_supernet(supernet_dir)
+    name, classes = payload["supernet"], payload["num_classes"]
+    if not TABLE.is_file():
+        build_latency_table(
+            BuildConfig(supernet=name, out=TABLE, settings=SETTINGS, num_classes=classes)
+        )
+    latency = load_latency_table(TABLE, net.space)
+    space = latency.space
+    budgets = latency_budgets(latency, space, QUANTILES, seed=0)
+    problem = search_problem(space, load_predictor(PREDICTOR), latency, supernet=name)
+    searched = evolution_search(problem, [Budget(max_latency_ms=b) for b in budgets], seed=0)
+    picks: list[dict[str, Any]] = []
+    for budget, result in zip(budgets, searched, strict=True):
+        random_arch, pool = random_pick(space, latency, budget)
+        candidates = {
+            "search": result.arch,
+            "random": random_arch,
+            "uniform": uniform_pick(space, latency, budget),
+        }
+        for method, arch in candidates.items():
+            if arch is None:
+                print(f"{method}: nothing within {budget} ms")
+                continue
+            picks.append(
+                {
+                    "budget_ms": budget,
+                    "method": method,
+                    "arch": str(arch),
+                    "macs": space.macs(arch),
+                    "table_latency_ms": latency.predict(arch),
+                    **({"random_pool_within_budget": pool} if method == "random" else {}),
+                }
+            )
+    archs = sorted({p["arch"] for p in picks})
+    cache = RUNS / "search_quality_measurements.json"
+    measured = json.loads(cache.read_text()) if cache.is_file() else {"accuracy": {}, "latency": {}}
+    todo = [a for a in archs if a not in measured["accuracy"] or a not in measured["latency"]]
+    if todo:
+        measured["accuracy"].update(test_accuracies(supernet_dir, todo))
+        measured["latency"].update(measured_latency(name, classes, [space.parse(a) for a in todo]))
+        atomic_write_json(cache, measured)
+    accuracy, timing = measured["accuracy"], measured["latency"]
+    for pick in picks:
+        pick["test_accuracy"] = accuracy[pick["arch"]]
+        pick["measured_latency_ms"] = timing[pick["arch"]]
+        measured_ms = pick["measured_latency_ms"]["median_ms"]
+        print(
+            f"{pick['budget_ms']:.3f} ms {pick['method']:8s} "
+            f"test {100 * pick['test_accuracy']:.2f}% measured {measured_ms:.3f} ms"
+        )
+    plot(picks, budgets)
+    write_result(
+        "search_quality.json",
+        {
+            "supernet_run": str(supernet_dir),
+            "latency_table": str(TABLE),
+            "settings": {"backend": SETTINGS.backend, "threads": SETTINGS.threads, "batch": 1},
+            "budget_quantiles": list(QUANTILES),
+            "budgets_ms": budgets,
+            "random_pool": len(read_done([DATASET])),
+            "picks": picks,
+        },
+        "python benchmarks/claims/search_quality.py",
+        start,
+    )
+
+
+def plot(picks: list[dict[str, Any]], budgets: list[float]) -> None:
+    figure, axes = new_figure(6.5, 4.5)
+    markers = {"search": "o", "random": "s", "uniform": "^"}
+    for method, marker in markers.items():
+        mine = [p for p in picks if p["method"] == method]
+        axes.scatter(
+            [p["measured_latency_ms"]["median_ms"] for p in mine],
+            [100 * p["test_accuracy"] for p in mine],
+            marker=marker,
+            s=45,
+            label=method,
+        )
+    for budget in budgets:
+        axes.axvline(budget, color="0.8", lw=0.8, ls="--")
+    axes.set_xlabel("measured latency (ms, batch 1, torch, 2 threads; dashed: budgets)")
+    axes.set_ylabel("Fashion-MNIST test top-1 (%)")
+    axes.set_title("Search vs best random vs uniform scaling", fontsize=9)
+    axes.legend(fontsize=8)
+    save_figure(figure, "search_quality.png")
+
+
+if __name__ == "__main__":
+    main()
