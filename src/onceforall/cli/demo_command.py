@@ -14,7 +14,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "demo" / "fashion_mnist.y
 def register(subparsers: Any) -> None:
     demo = subparsers.add_parser(
         "demo",
-        help="the whole idea on Fashion-MNIST in ~10 minutes (re-running resumes)",
+        help="the whole idea on Fashion-MNIST in ~15 minutes on 2 cores (re-running resumes)",
         description="Trains a small supernet, builds a latency table on this machine, fits an "
         "accuracy predictor, searches for three latency budgets, exports the three sub-networks "
         "and prints predicted against measured latency and test accuracy.",
