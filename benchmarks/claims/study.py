@@ -90,13 +90,9 @@ def write_result(name: str, result: dict[str, Any], command: str, start: float) 
 
 
 def new_figure(width: float, height: float, columns: int = 1) -> tuple[Any, Any]:
-    """A figure (Agg, no pyplot) and its axes: one, or a row of `columns`."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from onceforall.predict.report import new_axes
 
-    figure = Figure(figsize=(width, height), dpi=120)
-    FigureCanvasAgg(figure)
-    return figure, figure.subplots(1, columns)
+    return new_axes(width, height, columns)
 
 
 def save_figure(figure: Any, name: str) -> None:

@@ -86,14 +86,15 @@ def have_matplotlib() -> bool:
     return True
 
 
-def new_axes(width: float, height: float) -> tuple[Any, Any]:
-    """A figure and its axes, drawn with the Agg backend (no pyplot, no global state)."""
+def new_axes(width: float, height: float, columns: int = 1) -> tuple[Any, Any]:
+    """A figure and its axes (one, or an array of `columns` side by side), drawn with the Agg
+    backend (no pyplot, no global state)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), dpi=120)
     FigureCanvasAgg(figure)
-    return figure, figure.add_subplot()
+    return figure, figure.subplots(1, columns)
 
 
 def save_png(figure: Any, path: Path) -> None:
