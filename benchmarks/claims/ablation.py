@@ -24,8 +24,8 @@ from typing import Any
 from study import (
     RUNS,
     base_config,
+    fixed_panel,
     new_figure,
-    panel,
     ps_run,
     run_wall_seconds,
     save_figure,
@@ -33,8 +33,6 @@ from study import (
     train_run,
     write_result,
 )
-
-from onceforall.train.trained import load_trained_supernet
 
 
 def passes_per_step(phase: dict[str, Any]) -> int:
@@ -87,8 +85,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     for name, (config, run_dir) in variants.items():
         train_run(config, run_dir)
-        net, _, _ = load_trained_supernet(run_dir)
-        fixed = [(label, str(arch), net.space.macs(arch)) for label, arch in panel(net.space)]
+        fixed = fixed_panel(run_dir)
         accuracy = test_accuracies(run_dir, [arch for _, arch, _ in fixed])
         results[name] = {
             "run": str(run_dir),

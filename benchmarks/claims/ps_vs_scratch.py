@@ -22,8 +22,8 @@ import numpy as np
 from study import (
     RUNS,
     base_config,
+    fixed_panel,
     new_figure,
-    panel,
     ps_run,
     run_wall_seconds,
     save_figure,
@@ -31,8 +31,6 @@ from study import (
     train_run,
     write_result,
 )
-
-from onceforall.train.trained import load_trained_supernet
 
 
 def scratch_config(arch: str, seed: int) -> dict[str, Any]:
@@ -54,8 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     supernet_dir = ps_run(RUNS / "ps")
-    net, _, _ = load_trained_supernet(supernet_dir)
-    fixed = [(label, str(arch), net.space.macs(arch)) for label, arch in panel(net.space)]
+    fixed = fixed_panel(supernet_dir)
     from_supernet = test_accuracies(supernet_dir, [arch for _, arch, _ in fixed])
     rows = []
     for label, arch, macs in fixed:

@@ -25,6 +25,7 @@ from onceforall.train.config import run_config_from_dict
 from onceforall.train.evaluate_run import evaluate_run
 from onceforall.train.evaluation import labelled_panel
 from onceforall.train.run import train
+from onceforall.train.trained import load_trained_supernet
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results" / "claims"
@@ -65,9 +66,11 @@ def run_wall_seconds(run_dir: Path) -> float:
     return round(times[-1] - times[0], 1)
 
 
-def panel(space: Any) -> list[tuple[str, Any]]:
-    """The five fixed sub-networks: min, three spread in MACs, max (the training panel)."""
-    return labelled_panel(space)
+def fixed_panel(run_dir: Path) -> list[tuple[str, str, int]]:
+    """(label, arch string, MACs) of the five fixed sub-networks of a run's supernet: min, three
+    spread in MACs, max (the training panel)."""
+    net, _, _ = load_trained_supernet(run_dir)
+    return [(label, str(arch), net.space.macs(arch)) for label, arch in labelled_panel(net.space)]
 
 
 def test_accuracies(run_dir: Path, archs: Sequence[str]) -> dict[str, float]:
