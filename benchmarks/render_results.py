@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+# the claims study at its default (small) scale, then at the scale of configs/ps_fashion_mnist.yaml
+CLAIMS_FOLDERS = ("claims", "claims-full")
 
 
 def table(header: list[str], rows: list[list[Any]]) -> str:
@@ -239,7 +242,12 @@ def export(d: dict[str, Any]) -> str:
     )
 
 
-def claims_ps_vs_scratch(d: dict[str, Any]) -> str:
+def study_config(d: dict[str, Any]) -> str:
+    """The claims study's supernet config (results written before --config: the default)."""
+    return str(d.get("config", "benchmarks/claims/fashion_mnist.yaml"))
+
+
+def claims_ps_vs_scratch(d: dict[str, Any], folder: str = "claims") -> str:
     rows = [
         [
             r["label"],
@@ -253,16 +261,16 @@ def claims_ps_vs_scratch(d: dict[str, Any]) -> str:
     seeds = ", ".join(str(s) for s in d["seeds"])
     return (
         "**Claim 1: sub-networks of the supernet vs the same architectures trained alone** "
-        "(Fashion-MNIST test top-1 %; the supernet is the demo's, trained with progressive "
-        f"shrinking in {d['supernet_train_seconds'] / 60:.1f} min; each sub-network alone with the "
-        f"full-network phase's recipe, seeds {seeds}):\n\n"
+        f"(Fashion-MNIST test top-1 %; the supernet trained with progressive shrinking "
+        f"(`{study_config(d)}`) in {d['supernet_train_seconds'] / 60:.1f} min; each sub-network "
+        f"alone with the full-network phase's recipe, seeds {seeds}):\n\n"
         + table(["sub-network", "MMACs", "from supernet", "alone", "difference pp"], rows)
-        + f"\n\n{source(d, 'claims/ps_vs_scratch.json')}. "
-        "![claim 1](benchmarks/results/claims/ps_vs_scratch.png)"
+        + f"\n\n{source(d, f'{folder}/ps_vs_scratch.json')}. "
+        f"![claim 1](benchmarks/results/{folder}/ps_vs_scratch.png)"
     )
 
 
-def claims_ablation(d: dict[str, Any]) -> str:
+def claims_ablation(d: dict[str, Any], folder: str = "claims") -> str:
     variants = d["variants"]
     labels = list(next(iter(variants.values()))["test_accuracy"])
     rows = [
@@ -273,14 +281,14 @@ def claims_ablation(d: dict[str, Any]) -> str:
     return (
         "**Claim 2: progressive shrinking vs all elastic dimensions at once vs the sandwich rule** "
         f"(same number of sub-network passes, {d['budget_pass_epochs']:.2f} epochs of them; "
-        "Fashion-MNIST test top-1 %):\n\n"
+        f"`{study_config(d)}`; Fashion-MNIST test top-1 %):\n\n"
         + table(["schedule", "train min", *labels], rows)
-        + f"\n\n{source(d, 'claims/ablation.json')}. "
-        "![claim 2](benchmarks/results/claims/ablation.png)"
+        + f"\n\n{source(d, f'{folder}/ablation.json')}. "
+        f"![claim 2](benchmarks/results/{folder}/ablation.png)"
     )
 
 
-def claims_predictor(d: dict[str, Any]) -> str:
+def claims_predictor(d: dict[str, Any], folder: str = "claims") -> str:
     rows = [
         [r["training_subnetworks"], f"{r['rmse_pp']:.2f}", f"{r['kendall_tau']:.3f}"]
         for r in d["by_training_size"]
@@ -294,12 +302,12 @@ def claims_predictor(d: dict[str, Any]) -> str:
         f"{spread['min']:.2f}-{spread['max']:.2f} %, median {spread['median']:.2f}):\n\n"
         + table(["training sub-networks", "RMSE pp", "Kendall tau"], rows)
         + "\n\nLatency tables against end-to-end measurement: see *Latency tables* below. "
-        + f"{source(d, 'claims/predictor_quality.json')}. "
-        "![claim 3](benchmarks/results/claims/predictor_quality.png)"
+        + f"{source(d, f'{folder}/predictor_quality.json')}. "
+        f"![claim 3](benchmarks/results/{folder}/predictor_quality.png)"
     )
 
 
-def claims_search(d: dict[str, Any]) -> str:
+def claims_search(d: dict[str, Any], folder: str = "claims") -> str:
     rows = [
         [
             f"{p['budget_ms']:.3f}",
@@ -319,18 +327,24 @@ def claims_search(d: dict[str, Any]) -> str:
             ["budget ms", "method", "table ms", "measured ms (median)", "test top-1 %", "MMACs"],
             rows,
         )
-        + f"\n\n{source(d, 'claims/search_quality.json')}. "
-        "![claim 4](benchmarks/results/claims/search_quality.png)"
+        + f"\n\n{source(d, f'{folder}/search_quality.json')}. "
+        f"![claim 4](benchmarks/results/{folder}/search_quality.png)"
     )
 
 
 SECTIONS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("demo.json", demo),
     ("ps_fashion_mnist.json", ps_fashion_mnist),
-    ("claims/ps_vs_scratch.json", claims_ps_vs_scratch),
-    ("claims/ablation.json", claims_ablation),
-    ("claims/predictor_quality.json", claims_predictor),
-    ("claims/search_quality.json", claims_search),
+    *[
+        (f"{folder}/{name}.json", partial(renderer, folder=folder))
+        for folder in CLAIMS_FOLDERS
+        for name, renderer in (
+            ("ps_vs_scratch", claims_ps_vs_scratch),
+            ("ablation", claims_ablation),
+            ("predictor_quality", claims_predictor),
+            ("search_quality", claims_search),
+        )
+    ],
     ("train_step.json", training_speed),
     ("search.json", search),
     ("latency_small_input.json", latency),

@@ -1,8 +1,8 @@
 """Claim 2: progressive shrinking matters. Same compute, three ways to train the supernet:
 
-    python benchmarks/claims/ablation.py
+    python benchmarks/claims/ablation.py [--config --runs --results]
 
-- `progressive`: the demo's progressive shrinking (full -> kernel -> depth -> expand, KD);
+- `progressive`: the study's progressive shrinking (full -> kernel -> depth -> expand, KD);
 - `all_elastic`: every elastic dimension from the first step (2 random sub-networks per step);
 - `sandwich`: the sandwich rule (largest + smallest + 1 random per step, in-place distillation).
 
@@ -10,28 +10,25 @@ Compute is matched in sub-network passes (forward + backward of one sub-network 
 the progressive schedule's passes (sum of epochs x sub-networks per step) are spread over one
 phase of the other two. Passes of different sub-networks cost different time, so each run's
 measured training wall time is reported too. The five fixed sub-networks are evaluated on the
-test split (BN re-calibrated). Resumable. Writes benchmarks/results/claims/ablation.json + .png.
-Wall time on the 2-core machine: 23 min (all_elastic 7.6 min and sandwich 8.7 min of training,
-plus test evaluations), the progressive supernet already trained.
+test split (BN re-calibrated). Resumable. Writes RESULTS/ablation.json + .png.
+Wall time on the 2-core machine with the default config: 23 min (all_elastic 7.6 min and
+sandwich 8.7 min of training, plus test evaluations), the progressive supernet already trained.
 """
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
 from study import (
-    RUNS,
-    base_config,
+    Study,
     fixed_panel,
     new_figure,
-    ps_run,
     run_wall_seconds,
-    save_figure,
+    study_from_args,
+    study_parser,
     test_accuracies,
     train_run,
-    write_result,
 )
 
 
@@ -45,9 +42,9 @@ def pass_epochs(config: dict[str, Any]) -> float:
     return sum(float(p["epochs"]) * passes_per_step(p) for p in config["phases"])
 
 
-def one_phase_config(budget: float, phase: dict[str, Any]) -> dict[str, Any]:
-    """The demo's config with one phase (`phase`) whose passes equal `budget` epochs."""
-    config = base_config()
+def one_phase_config(study: Study, budget: float, phase: dict[str, Any]) -> dict[str, Any]:
+    """The study's config with one phase (`phase`) whose passes equal `budget` epochs."""
+    config = study.base_config()
     full = config["phases"][0]
     epochs = budget / passes_per_step(phase)
     config["phases"] = [
@@ -63,23 +60,20 @@ def one_phase_config(budget: float, phase: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.parse_args()
+    study = study_from_args(study_parser(__doc__).parse_args())
     start = time.perf_counter()
-    budget = pass_epochs(base_config())
+    budget = pass_epochs(study.base_config())
     variants = {
-        "progressive": (base_config(), ps_run(RUNS / "ps")),
+        "progressive": (study.base_config(), study.ps_run()),
         "all_elastic": (
-            one_phase_config(budget, {"name": "all_elastic", "subnets_per_step": 2}),
-            RUNS / "all_elastic",
+            one_phase_config(study, budget, {"name": "all_elastic", "subnets_per_step": 2}),
+            study.runs / "all_elastic",
         ),
         "sandwich": (
             one_phase_config(
-                budget, {"name": "sandwich", "sampler": "sandwich", "subnets_per_step": 1}
+                study, budget, {"name": "sandwich", "sampler": "sandwich", "subnets_per_step": 1}
             ),
-            RUNS / "sandwich",
+            study.runs / "sandwich",
         ),
     }
     results: dict[str, Any] = {}
@@ -98,16 +92,11 @@ def main() -> None:
             },
         }
         print(name, {label: round(100 * accuracy[arch], 2) for label, arch, _ in fixed})
-    plot(results)
-    write_result(
-        "ablation.json",
-        {"budget_pass_epochs": budget, "variants": results},
-        "python benchmarks/claims/ablation.py",
-        start,
-    )
+    plot(study, results)
+    study.write_result("ablation.json", {"budget_pass_epochs": budget, "variants": results}, start)
 
 
-def plot(results: dict[str, Any]) -> None:
+def plot(study: Study, results: dict[str, Any]) -> None:
     figure, axes = new_figure(6, 4)
     for name, result in results.items():
         points = sorted(result["test_accuracy"].values(), key=lambda p: p["macs"])
@@ -121,7 +110,7 @@ def plot(results: dict[str, Any]) -> None:
     axes.set_ylabel("Fashion-MNIST test top-1 (%)")
     axes.set_title("Same sub-network passes: three training schedules", fontsize=9)
     axes.legend(fontsize=8)
-    save_figure(figure, "ablation.png")
+    study.save_figure(figure, "ablation.png")
 
 
 if __name__ == "__main__":

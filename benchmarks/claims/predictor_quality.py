@@ -1,7 +1,7 @@
 """Claim 3: the accuracy predictor can be trusted, and how many measured sub-networks it needs.
 
-    python benchmarks/claims/predictor_quality.py [--sizes 100 200 400] [--test 100]
-                                                  [--eval-images 1000]
+    python benchmarks/claims/predictor_quality.py [--sizes 250 500 1000 2000] [--test 250]
+                                                  [--eval-images 1000] [--config --runs --results]
 
 Measures max(--sizes) + --test distinct random sub-networks of the progressive-shrinking
 supernet (BN re-calibrated, top-1 on the first --eval-images images of the held-out split:
@@ -11,20 +11,19 @@ points) and Kendall tau on the same last --test records, never used for fitting.
 half of the claim (table vs end-to-end measurement, torch and ONNX Runtime) is
 benchmarks/bench_latency.py's result for the same supernet; it is quoted here. Writes
 benchmarks/results/claims/predictor_quality.json + .png, and leaves the predictor fitted on
-the largest n in runs/claims/predictor/ for search_quality.py.
+the largest n in RUNS/predictor/ for search_quality.py.
 
-Wall time on the 2-core machine with the defaults: 23.6 min (500 sub-networks, ~2.8 s each).
+Wall time on the 2-core machine with the defaults: WALL_TIME_TBD
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from typing import Any
 
 import numpy as np
-from study import ROOT, RUNS, new_figure, ps_run, save_figure, write_result
+from study import ROOT, Study, new_figure, study_from_args, study_parser
 
 from onceforall.predict.dataset import build_accuracy_dataset, candidates, read_done
 from onceforall.predict.fit import FitConfig, fit_predictor
@@ -33,19 +32,16 @@ from onceforall.predict.report import evaluate_predictor
 from onceforall.predict.workflows import mbv3_space
 from onceforall.train.trained import load_trained_supernet
 
-DATASET = RUNS / "accuracy" / "dataset.jsonl"
-PREDICTOR = RUNS / "predictor" / "predictor.pt"
-
 
 def latency_quote() -> dict[str, Any] | None:
     path = ROOT / "benchmarks" / "results" / "latency_small_input.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def records_in_candidate_order(space: Any, total: int) -> AccuracyRecords:
-    """The dataset's records in the order `ofa predictor dataset` drew them: the first n records
-    are then the dataset a run with --n n would have measured."""
-    measured = read_done([DATASET])
+def records_in_candidate_order(study: Study, space: Any, total: int) -> AccuracyRecords:
+    """The dataset's first `total` records in the order `ofa predictor dataset` drew them: the
+    first n records are then the dataset a run with --n n would have measured."""
+    measured = read_done([study.dataset])
     archs = candidates(space, total, seed=0)
     return AccuracyRecords(
         space.to_population(archs),
@@ -54,22 +50,21 @@ def records_in_candidate_order(space: Any, total: int) -> AccuracyRecords:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 200, 400])
-    parser.add_argument("--test", type=int, default=100)
+    parser = study_parser(__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000, 2000])
+    parser.add_argument("--test", type=int, default=250)
     parser.add_argument("--eval-images", type=int, default=1000)
     args = parser.parse_args()
+    study = study_from_args(args)
     start = time.perf_counter()
-    supernet_dir = ps_run(RUNS / "ps")
+    supernet_dir = study.ps_run()
     total = max(args.sizes) + args.test
     summary = build_accuracy_dataset(
-        supernet_dir, total, out=DATASET, seed=0, eval_images=args.eval_images
+        supernet_dir, total, out=study.dataset, seed=0, eval_images=args.eval_images
     )
     _, _, payload = load_trained_supernet(supernet_dir)
     space = mbv3_space(payload["supernet"], payload["num_classes"])
-    records = records_in_candidate_order(space, total)
+    records = records_in_candidate_order(study, space, total)
     held_out = records.subset(np.arange(total - args.test, total))
     rows = []
     predicted_last: np.ndarray | None = None
@@ -85,14 +80,14 @@ def main() -> None:
         rows.append({**report.to_json(), "training_subnetworks": n, "best_epoch": fit.best_epoch})
         print(f"n={n}: RMSE {report.rmse_pp:.2f} pp, tau {report.kendall_tau:.3f}")
         if n == max(args.sizes):
-            fit.predictor.save(PREDICTOR)
+            fit.predictor.save(study.predictor)
     accuracy = 100 * records.accuracy[:total]
-    plot(rows, 100 * held_out.accuracy, 100 * np.asarray(predicted_last))
-    write_result(
+    plot(study, rows, 100 * held_out.accuracy, 100 * np.asarray(predicted_last))
+    study.write_result(
         "predictor_quality.json",
         {
             "supernet_run": str(supernet_dir),
-            "dataset": str(DATASET),
+            "dataset": str(study.dataset),
             "records": total,
             "dataset_seconds_this_call": round(summary.seconds, 1),
             "held_out_records": args.test,
@@ -105,12 +100,13 @@ def main() -> None:
             "by_training_size": rows,
             "latency_tables": latency_quote(),
         },
-        "python benchmarks/claims/predictor_quality.py",
         start,
     )
 
 
-def plot(rows: list[dict[str, Any]], measured: np.ndarray, predicted: np.ndarray) -> None:
+def plot(
+    study: Study, rows: list[dict[str, Any]], measured: np.ndarray, predicted: np.ndarray
+) -> None:
     figure, (left, right) = new_figure(9, 4, columns=2)
     sizes = [r["training_subnetworks"] for r in rows]
     left.plot(sizes, [r["rmse_pp"] for r in rows], "o-", label="RMSE (pp)")
@@ -125,7 +121,7 @@ def plot(rows: list[dict[str, Any]], measured: np.ndarray, predicted: np.ndarray
     right.plot([low, high], [low, high], color="0.6", lw=1)
     right.set_xlabel("measured held-out top-1 (%)")
     right.set_ylabel(f"predicted top-1 (%), {rows[-1]['training_subnetworks']} for fitting")
-    save_figure(figure, "predictor_quality.png")
+    study.save_figure(figure, "predictor_quality.png")
 
 
 if __name__ == "__main__":

@@ -1,41 +1,38 @@
 """Claim 1: sub-networks taken from the progressive-shrinking supernet (no fine-tuning) are as
 accurate as the same architectures trained alone from scratch.
 
-    python benchmarks/claims/ps_vs_scratch.py [--seeds 0 1]
+    python benchmarks/claims/ps_vs_scratch.py [--seeds 0 1] [--config --runs --results]
 
 The five fixed sub-networks (min, three spread in MACs, max) are evaluated on the test split
 twice: taken from the supernet (BN re-calibrated), and trained alone with the recipe of the
 supernet's full-network phase (same epochs, rate, warm-up, data, augmentation, no distillation;
 a phase pinned to the arch), once per seed. Resumable: finished runs are skipped.
-Writes benchmarks/results/claims/ps_vs_scratch.json and .png. Wall time on the 2-core machine:
-28.3 min for the ten train-alone runs (40 s for the min sub-network to 4.5 min for the max) and
-the test evaluations, plus 12.2 min to train the supernet when runs/claims/ps does not exist.
+Writes RESULTS/ps_vs_scratch.json and .png. Wall time on the 2-core machine with the default
+config: 28.3 min for the ten train-alone runs (40 s for the min sub-network to 4.5 min for the
+max) and the test evaluations, plus 12.2 min to train the supernet when RUNS/ps does not exist.
 """
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
 import numpy as np
 from study import (
-    RUNS,
-    base_config,
+    Study,
     fixed_panel,
     new_figure,
-    ps_run,
     run_wall_seconds,
-    save_figure,
+    study_from_args,
+    study_parser,
     test_accuracies,
     train_run,
-    write_result,
 )
 
 
-def scratch_config(arch: str, seed: int) -> dict[str, Any]:
-    """The demo's config reduced to its full-network phase, pinned to `arch`."""
-    config = base_config()
+def scratch_config(study: Study, arch: str, seed: int) -> dict[str, Any]:
+    """The study's config reduced to its full-network phase, pinned to `arch`."""
+    config = study.base_config()
     full = dict(config["phases"][0])
     full.pop("restrict", None)
     config["phases"] = [{**full, "name": "scratch", "arch": arch, "distill": False}]
@@ -45,21 +42,20 @@ def scratch_config(arch: str, seed: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = study_parser(__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     args = parser.parse_args()
+    study = study_from_args(args)
     start = time.perf_counter()
-    supernet_dir = ps_run(RUNS / "ps")
+    supernet_dir = study.ps_run()
     fixed = fixed_panel(supernet_dir)
     from_supernet = test_accuracies(supernet_dir, [arch for _, arch, _ in fixed])
     rows = []
     for label, arch, macs in fixed:
         scratch = []
         for seed in args.seeds:
-            run_dir = RUNS / "scratch" / f"{label}-seed{seed}"
-            train_run(scratch_config(arch, seed), run_dir)
+            run_dir = study.runs / "scratch" / f"{label}-seed{seed}"
+            train_run(scratch_config(study, arch, seed), run_dir)
             scratch.append(
                 {
                     "seed": seed,
@@ -80,22 +76,21 @@ def main() -> None:
             }
         )
         print(f"{label}: supernet {from_supernet[arch]:.4f}, scratch mean {mean:.4f}")
-    plot(rows)
-    write_result(
+    plot(study, rows)
+    study.write_result(
         "ps_vs_scratch.json",
         {
             "supernet_run": str(supernet_dir),
             "supernet_train_seconds": run_wall_seconds(supernet_dir),
-            "scratch_recipe": scratch_config("ARCH", 0)["phases"][0],
+            "scratch_recipe": scratch_config(study, "ARCH", 0)["phases"][0],
             "seeds": args.seeds,
             "rows": rows,
         },
-        "python benchmarks/claims/ps_vs_scratch.py",
         start,
     )
 
 
-def plot(rows: list[dict[str, Any]]) -> None:
+def plot(study: Study, rows: list[dict[str, Any]]) -> None:
     figure, axes = new_figure(6, 4)
     macs = [r["macs"] / 1e6 for r in rows]
     axes.plot(
@@ -115,7 +110,7 @@ def plot(rows: list[dict[str, Any]]) -> None:
     axes.set_ylabel("Fashion-MNIST test top-1 (%)")
     axes.set_title("Progressive shrinking vs training alone (5 sub-networks)", fontsize=9)
     axes.legend(fontsize=8)
-    save_figure(figure, "ps_vs_scratch.png")
+    study.save_figure(figure, "ps_vs_scratch.png")
 
 
 if __name__ == "__main__":

@@ -1,34 +1,35 @@
 """Claim 4: the searched sub-networks beat simple alternatives at the same latency.
 
-    python benchmarks/claims/search_quality.py     # after predictor_quality.py
+    python benchmarks/claims/search_quality.py [--random-pool 1000] [--config --runs --results]
+    # after predictor_quality.py
 
 For three latency budgets on this machine (the 10/50/90% quantiles of the latency table's
 prediction over random sub-networks, as `ofa demo` picks them), three ways to choose a
 sub-network of the progressive-shrinking supernet:
 
 - `search`: the paper's evolutionary search with the fitted accuracy predictor and the table;
-- `random`: the best, by measured held-out accuracy, of the measured random sub-networks of the
-  accuracy dataset (predictor_quality.py) whose table latency fits the budget;
+- `random`: the best, by measured held-out accuracy, of the first --random-pool measured random
+  sub-networks of the accuracy dataset (predictor_quality.py) whose table latency fits the
+  budget;
 - `uniform`: MobileNetV3-style scaling of the max sub-network: one expand ratio, one depth and
   one resolution for all blocks (kernel 7), the largest (MACs) whose table latency fits.
 
 Each pick is measured end to end (torch, 2 threads, batch 1, as the table) and on the test
-split. Resumable (the table, the search and the measurements are cached under runs/claims/).
+split; the picks' latencies are measured together, in one process. Resumable (the table, the
+search and the measurements are cached under RUNS).
 Writes benchmarks/results/claims/search_quality.json + .png. Wall time on the 2-core machine:
 3.0 min (the latency table already built; building it adds ~10 s).
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import time
 from typing import Any
 
 import numpy as np
-from predictor_quality import DATASET, PREDICTOR
-from study import RUNS, new_figure, ps_run, save_figure, test_accuracies, write_result
+from study import Study, new_figure, study_from_args, study_parser, test_accuracies
 
 from onceforall.atomic_files import atomic_write_json
 from onceforall.demo.pipeline import latency_budgets
@@ -38,13 +39,12 @@ from onceforall.efficiency.latency_measure import MeasureSettings
 from onceforall.efficiency.latency_validate import measure_networks
 from onceforall.models.registry import create_supernet
 from onceforall.predict.accuracy import load_predictor
-from onceforall.predict.dataset import read_done
+from onceforall.predict.dataset import candidates, read_done
 from onceforall.search.constraints import Budget
 from onceforall.search.evolution import evolution_search
 from onceforall.search.problem import search_problem
 from onceforall.train.trained import load_trained_supernet
 
-TABLE = RUNS / "latency" / "table.json"
 SETTINGS = MeasureSettings(backend="torch", threads=2)
 QUANTILES = (0.1, 0.5, 0.9)
 
@@ -66,12 +66,26 @@ def uniform_pick(space: Any, latency: Any, budget: float) -> Any | None:
     return max(fitting, key=space.macs, default=None)
 
 
-def random_pick(space: Any, latency: Any, budget: float) -> tuple[Any | None, int]:
-    """The best measured (held-out) random sub-network within `budget`, and the pool size."""
-    records = read_done([DATASET])
-    archs = [space.parse(text) for text in records]
-    fitting = [a for a in archs if latency.predict(a) <= budget]
-    best = max(fitting, key=lambda a: records[str(a)]["accuracy"], default=None)
+def random_pool(study: Study, space: Any, size: int) -> dict[str, float]:
+    """Held-out accuracy of the first `size` measured random sub-networks (candidate order)."""
+    records = read_done([study.dataset])
+    archs = [str(arch) for arch in candidates(space, size, seed=0)]
+    missing = [arch for arch in archs if arch not in records]
+    if missing:
+        raise SystemExit(
+            f"error: {len(missing)} of the first {size} random sub-networks are not measured in "
+            f"{study.dataset}: run predictor_quality.py with at least that many, or a smaller "
+            "--random-pool"
+        )
+    return {arch: float(records[arch]["accuracy"]) for arch in archs}
+
+
+def random_pick(
+    space: Any, latency: Any, budget: float, pool: dict[str, float]
+) -> tuple[Any | None, int]:
+    """The best measured (held-out) pool sub-network within `budget`, and how many fit."""
+    fitting = [a for a in map(space.parse, pool) if latency.predict(a) <= budget]
+    best = max(fitting, key=lambda a: pool[str(a)], default=None)
     return best, len(fitting)
 
 
@@ -93,28 +107,30 @@ def measured_latency(name: str, classes: int, archs: list[Any]) -> dict[str, dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.parse_args()
+    parser = study_parser(__doc__)
+    parser.add_argument("--random-pool", type=int, default=1000)
+    args = parser.parse_args()
+    study = study_from_args(args)
     start = time.perf_counter()
-    supernet_dir = ps_run(RUNS / "ps")
-    if not PREDICTOR.is_file():
+    supernet_dir = study.ps_run()
+    if not study.predictor.is_file():
         raise SystemExit("error: run benchmarks/claims/predictor_quality.py first")
     net, _, payload = load_trained_supernet(supernet_dir)
     name, classes = payload["supernet"], payload["num_classes"]
-    if not TABLE.is_file():
+    table = study.latency_table
+    if not table.is_file():
         build_latency_table(
-            BuildConfig(supernet=name, out=TABLE, settings=SETTINGS, num_classes=classes)
+            BuildConfig(supernet=name, out=table, settings=SETTINGS, num_classes=classes)
         )
-    latency = load_latency_table(TABLE, net.space)
+    latency = load_latency_table(table, net.space)
     space = latency.space
     budgets = latency_budgets(latency, space, QUANTILES, seed=0)
-    problem = search_problem(space, load_predictor(PREDICTOR), latency, supernet=name)
+    problem = search_problem(space, load_predictor(study.predictor), latency, supernet=name)
+    pool = random_pool(study, space, args.random_pool)
     searched = evolution_search(problem, [Budget(max_latency_ms=b) for b in budgets], seed=0)
     picks: list[dict[str, Any]] = []
     for budget, result in zip(budgets, searched, strict=True):
-        random_arch, pool = random_pick(space, latency, budget)
+        random_arch, fitting = random_pick(space, latency, budget, pool)
         candidates = {
             "search": result.arch,
             "random": random_arch,
@@ -131,16 +147,19 @@ def main() -> None:
                     "arch": str(arch),
                     "macs": space.macs(arch),
                     "table_latency_ms": latency.predict(arch),
-                    **({"random_pool_within_budget": pool} if method == "random" else {}),
+                    **({"random_pool_within_budget": fitting} if method == "random" else {}),
                 }
             )
     archs = sorted({p["arch"] for p in picks})
-    cache = RUNS / "search_quality_measurements.json"
+    cache = study.runs / "search_quality_measurements.json"
     measured = json.loads(cache.read_text()) if cache.is_file() else {"accuracy": {}, "latency": {}}
-    todo = [a for a in archs if a not in measured["accuracy"] or a not in measured["latency"]]
-    if todo:
-        measured["accuracy"].update(test_accuracies(supernet_dir, todo))
-        measured["latency"].update(measured_latency(name, classes, [space.parse(a) for a in todo]))
+    untested = [a for a in archs if a not in measured["accuracy"]]
+    if untested:
+        measured["accuracy"].update(test_accuracies(supernet_dir, untested))
+        atomic_write_json(cache, measured)
+    if any(a not in measured["latency"] for a in archs):
+        # every pick in one measurement, so that they share the machine's conditions
+        measured["latency"] = measured_latency(name, classes, [space.parse(a) for a in archs])
         atomic_write_json(cache, measured)
     accuracy, timing = measured["accuracy"], measured["latency"]
     for pick in picks:
@@ -151,24 +170,23 @@ def main() -> None:
             f"{pick['budget_ms']:.3f} ms {pick['method']:8s} "
             f"test {100 * pick['test_accuracy']:.2f}% measured {measured_ms:.3f} ms"
         )
-    plot(picks, budgets)
-    write_result(
+    plot(study, picks, budgets)
+    study.write_result(
         "search_quality.json",
         {
             "supernet_run": str(supernet_dir),
-            "latency_table": str(TABLE),
+            "latency_table": str(table),
             "settings": {"backend": SETTINGS.backend, "threads": SETTINGS.threads, "batch": 1},
             "budget_quantiles": list(QUANTILES),
             "budgets_ms": budgets,
-            "random_pool": len(read_done([DATASET])),
+            "random_pool": len(pool),
             "picks": picks,
         },
-        "python benchmarks/claims/search_quality.py",
         start,
     )
 
 
-def plot(picks: list[dict[str, Any]], budgets: list[float]) -> None:
+def plot(study: Study, picks: list[dict[str, Any]], budgets: list[float]) -> None:
     figure, axes = new_figure(6.5, 4.5)
     markers = {"search": "o", "random": "s", "uniform": "^"}
     for method, marker in markers.items():
@@ -186,7 +204,7 @@ def plot(picks: list[dict[str, Any]], budgets: list[float]) -> None:
     axes.set_ylabel("Fashion-MNIST test top-1 (%)")
     axes.set_title("Search vs best random vs uniform scaling", fontsize=9)
     axes.legend(fontsize=8)
-    save_figure(figure, "search_quality.png")
+    study.save_figure(figure, "search_quality.png")
 
 
 if __name__ == "__main__":

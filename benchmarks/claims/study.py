@@ -1,18 +1,25 @@
 """Shared pieces of the Fashion-MNIST claims study (benchmarks/claims/*.py).
 
-The study runs at a small scale: the small-input OFA-MobileNetV3 w1.0 supernet trained with
-benchmarks/claims/fashion_mnist.yaml (12,000 training images, 2,000 held out; progressive
-shrinking of 1 + 0.5 + 0.5 + 0.5 epochs). Every run lives under runs/claims/ and resumes; every
-result is a JSON (+ PNG) under benchmarks/results/claims/. Accuracy claims use the Fashion-MNIST
-test split (10,000 images, never seen by training or by any choice made along the way); choices
-(predictor fitting, random-search picks) use the held-out split.
+By default the study runs at a small scale: the small-input OFA-MobileNetV3 w1.0 supernet
+trained with benchmarks/claims/fashion_mnist.yaml (12,000 training images, 2,000 held out;
+progressive shrinking of 1 + 0.5 + 0.5 + 0.5 epochs), runs under runs/claims/, results (JSON +
+PNG) under benchmarks/results/claims/. Every script takes `--config` (the supernet's training
+config; the train-alone and ablation runs are derived from it), `--runs` and `--results`, so a
+larger study (e.g. benchmarks/claims/fashion_mnist_full.yaml) lives beside the small one instead
+of overwriting it. Every run resumes. Accuracy claims use the Fashion-MNIST test split (10,000
+images, never seen by training or by any choice made along the way); choices (predictor
+fitting, random-search picks) use the held-out split.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import shlex
+import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +35,92 @@ from onceforall.train.run import train
 from onceforall.train.trained import load_trained_supernet
 
 ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "benchmarks" / "results" / "claims"
-RUNS = Path("runs/claims")
-BASE_CONFIG = Path(__file__).resolve().parent / "fashion_mnist.yaml"
+DEFAULT_RESULTS = ROOT / "benchmarks" / "results" / "claims"
+DEFAULT_RUNS = Path("runs/claims")
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "fashion_mnist.yaml"
 
 
-def base_config() -> dict[str, Any]:
-    """The study's training config as plain data (a fresh copy each call)."""
-    loaded: dict[str, Any] = yaml.safe_load(BASE_CONFIG.read_text())
-    return loaded
+@dataclass(frozen=True)
+class Study:
+    """Where one claims study reads its config, keeps its runs and writes its results."""
+
+    config: Path = DEFAULT_CONFIG
+    runs: Path = DEFAULT_RUNS
+    results: Path = DEFAULT_RESULTS
+
+    @property
+    def ps(self) -> Path:
+        return self.runs / "ps"
+
+    @property
+    def dataset(self) -> Path:
+        return self.runs / "accuracy" / "dataset.jsonl"
+
+    @property
+    def predictor(self) -> Path:
+        return self.runs / "predictor" / "predictor.pt"
+
+    @property
+    def latency_table(self) -> Path:
+        return self.runs / "latency" / "table.json"
+
+    def base_config(self) -> dict[str, Any]:
+        """The supernet's training config as plain data (a fresh copy each call)."""
+        if not self.config.is_file():
+            raise SystemExit(f"error: no config file {self.config}")
+        loaded: dict[str, Any] = yaml.safe_load(self.config.read_text())
+        return loaded
+
+    def ps_run(self) -> Path:
+        """The progressive-shrinking supernet of the study, trained if needed."""
+        train_run(self.base_config(), self.ps)
+        return self.ps
+
+    def write_result(self, name: str, result: dict[str, Any], start: float) -> Path:
+        """Atomically write RESULTS/name with the command line and this call's wall time."""
+        path = self.results / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        result = {
+            "command": command_line(),
+            "wall_seconds_this_call": round(time.perf_counter() - start, 1),
+            "config": display_path(self.config),
+            **result,
+        }
+        atomic_write_json(path, result)
+        print(f"wrote {path}")
+        return path
+
+    def save_figure(self, figure: Any, name: str) -> None:
+        from onceforall.predict.report import save_png
+
+        save_png(figure, self.results / name)
+
+
+def study_parser(doc: str | None) -> argparse.ArgumentParser:
+    """An argument parser with the options every claims script shares."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="supernet config")
+    parser.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="runs folder")
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results folder")
+    return parser
+
+
+def study_from_args(args: argparse.Namespace) -> Study:
+    return Study(config=args.config, runs=args.runs, results=args.results)
+
+
+def display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def command_line() -> str:
+    """This process's command, as one would type it from the repository root."""
+    return shlex.join(["python", display_path(Path(sys.argv[0])), *sys.argv[1:]])
 
 
 def is_complete(run_dir: Path) -> bool:
@@ -51,12 +135,6 @@ def train_run(config: dict[str, Any], run_dir: Path) -> None:
     if not is_complete(run_dir):
         print(f"[train] {run_dir}")
         train(run_config_from_dict(config), run_dir, resume=True, progress=True)
-
-
-def ps_run(run_dir: Path) -> Path:
-    """The progressive-shrinking supernet of the study (BASE_CONFIG), trained if needed."""
-    train_run(base_config(), run_dir)
-    return run_dir
 
 
 def run_wall_seconds(run_dir: Path) -> float:
@@ -79,26 +157,7 @@ def test_accuracies(run_dir: Path, archs: Sequence[str]) -> dict[str, float]:
     return {result["arch"]: result["accuracy"] for result in report["results"]}
 
 
-def write_result(name: str, result: dict[str, Any], command: str, start: float) -> Path:
-    path = RESULTS / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    result = {
-        "command": command,
-        "wall_seconds_this_call": round(time.perf_counter() - start, 1),
-        **result,
-    }
-    atomic_write_json(path, result)
-    print(f"wrote {path}")
-    return path
-
-
 def new_figure(width: float, height: float, columns: int = 1) -> tuple[Any, Any]:
     from onceforall.predict.report import new_axes
 
     return new_axes(width, height, columns)
-
-
-def save_figure(figure: Any, name: str) -> None:
-    from onceforall.predict.report import save_png
-
-    save_png(figure, RESULTS / name)
