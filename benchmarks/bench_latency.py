@@ -39,8 +39,8 @@ from onceforall.arch.mbv3 import MBv3Space
 from onceforall.atomic_files import atomic_write_json
 from onceforall.efficiency.latency import load_latency_table
 from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
-from onceforall.efficiency.latency_measure import MeasureSettings
 from onceforall.efficiency.latency_metrics import AgreementMetrics, fit_correction, kendall_tau
+from onceforall.efficiency.latency_settings import MeasureSettings
 from onceforall.efficiency.latency_validate import ValidateConfig, validate_latency_table
 from onceforall.models.registry import supernet_space
 

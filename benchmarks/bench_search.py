@@ -51,9 +51,10 @@ from onceforall.atomic_files import atomic_write_json
 from onceforall.efficiency.latency import load_latency_table
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import AccuracyPredictor, load_predictor
+from onceforall.search.configs import EvolutionConfig, ParetoConfig
 from onceforall.search.constraints import Budget
-from onceforall.search.evolution import EvolutionConfig, evolution_search
-from onceforall.search.pareto import ParetoConfig, front_2d, hypervolume_box, pareto_search
+from onceforall.search.evolution import evolution_search
+from onceforall.search.pareto import front_2d, hypervolume_box, pareto_search
 from onceforall.search.problem import PredictionCache, SearchProblem, search_problem
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "reference-data" / "ofa"

@@ -26,7 +26,8 @@ import numpy as np
 from study import ROOT, Study, new_figure, study_from_args, study_parser
 
 from onceforall.predict.dataset import build_accuracy_dataset, candidates, read_done
-from onceforall.predict.fit import FitConfig, fit_predictor
+from onceforall.predict.fit import fit_predictor
+from onceforall.predict.fit_config import FitConfig
 from onceforall.predict.records import AccuracyRecords
 from onceforall.predict.report import evaluate_predictor
 from onceforall.predict.workflows import mbv3_space

@@ -35,7 +35,7 @@ from onceforall.atomic_files import atomic_write_json
 from onceforall.demo.pipeline import latency_budgets
 from onceforall.efficiency.latency import load_latency_table
 from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
-from onceforall.efficiency.latency_measure import MeasureSettings
+from onceforall.efficiency.latency_settings import MeasureSettings
 from onceforall.efficiency.latency_validate import measure_networks
 from onceforall.models.registry import create_supernet
 from onceforall.predict.accuracy import load_predictor

@@ -91,7 +91,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 def run_export(args: argparse.Namespace) -> int:
     from onceforall.deploy.export import export_subnet
-    from onceforall.efficiency.latency_measure import MeasureSettings
+    from onceforall.efficiency.latency_settings import MeasureSettings
 
     request = ExportRequest(
         out=args.out,

@@ -12,10 +12,8 @@ from onceforall.arch.mbv3 import MBv3Space
 from onceforall.cli.arch_command import read_arch
 from onceforall.cli.output import print_json, print_table
 from onceforall.efficiency.latency import load_latency_table
-from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
-from onceforall.efficiency.latency_measure import BACKENDS, MeasureSettings
+from onceforall.efficiency.latency_settings import BACKENDS, MeasureSettings
 from onceforall.efficiency.latency_table import STATISTICS
-from onceforall.efficiency.latency_validate import ValidateConfig, validate_latency_table
 from onceforall.errors import LatencyTableError
 from onceforall.models.registry import supernet_space
 
@@ -94,6 +92,8 @@ def register(subparsers: Any) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
+
     settings = MeasureSettings(
         backend=args.backend,
         threads=args.threads,
@@ -126,6 +126,8 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    from onceforall.efficiency.latency_validate import ValidateConfig, validate_latency_table
+
     report = validate_latency_table(
         ValidateConfig(
             table=args.table,

@@ -16,9 +16,7 @@ from typing import Any
 
 from onceforall.cli.arch_command import read_arch
 from onceforall.cli.output import print_json, print_table
-from onceforall.predict.accuracy import load_predictor
-from onceforall.predict.fit import FitConfig
-from onceforall.predict.workflows import fit_from_dataset, mbv3_space, report_on_dataset
+from onceforall.predict.fit_config import FitConfig
 
 
 def register(subparsers: Any) -> None:
@@ -84,6 +82,8 @@ def register(subparsers: Any) -> None:
 
 
 def run_fit(args: argparse.Namespace) -> int:
+    from onceforall.predict.workflows import fit_from_dataset
+
     config = FitConfig(
         hidden_sizes=tuple(args.hidden),
         max_epochs=args.epochs,
@@ -128,6 +128,8 @@ def run_dataset(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from onceforall.predict.workflows import report_on_dataset
+
     summary = report_on_dataset(
         args.predictor, args.dataset, args.supernet, args.out, num_classes=args.num_classes
     )
@@ -136,6 +138,9 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    from onceforall.predict.accuracy import load_predictor
+    from onceforall.predict.workflows import mbv3_space
+
     space = mbv3_space(args.supernet)
     predictor = load_predictor(args.predictor)
     predictor.check_space(space, args.supernet)

@@ -11,15 +11,16 @@ import argparse
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onceforall.cli.output import print_table
 from onceforall.errors import SearchError
+from onceforall.search.configs import EvolutionConfig, ParetoConfig
 from onceforall.search.constraints import METRICS, Budget, budgets_from_lists
-from onceforall.search.evolution import EvolutionConfig
-from onceforall.search.pareto import ParetoConfig
-from onceforall.search.run import SearchRequest, run_search
 from onceforall.search.run_inputs import run_inputs
+
+if TYPE_CHECKING:
+    from onceforall.search.run import SearchRequest
 
 _SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9}
 _ALIASES = {"latency": "latency_ms", "latency_ms": "latency_ms", "macs": "macs", "params": "params"}
@@ -113,6 +114,8 @@ def register(subparsers: Any) -> None:
 
 
 def request_from_args(args: argparse.Namespace) -> SearchRequest:
+    from onceforall.search.run import SearchRequest
+
     supernet, num_classes, predictor, table = args.supernet, args.num_classes, None, None
     if args.run_dir is not None:
         inputs = run_inputs(args.run_dir)
@@ -157,6 +160,8 @@ def request_from_args(args: argparse.Namespace) -> SearchRequest:
 
 
 def run(args: argparse.Namespace) -> int:
+    from onceforall.search.run import run_search
+
     request = request_from_args(args)
     if args.threads < 1:
         raise SearchError(f"--threads must be at least 1, got {args.threads}")

@@ -78,7 +78,7 @@ def latency_budgets(model: Any, space: Any, quantiles: tuple[float, ...], seed: 
 def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> dict[str, Any]:
     from onceforall.efficiency.latency import load_latency_table
     from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
-    from onceforall.efficiency.latency_measure import MeasureSettings
+    from onceforall.efficiency.latency_settings import MeasureSettings
     from onceforall.predict.dataset import build_accuracy_dataset
     from onceforall.predict.workflows import fit_from_dataset
     from onceforall.search.constraints import Budget

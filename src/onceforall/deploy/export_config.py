@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from onceforall.efficiency.latency_measure import MeasureSettings
+from onceforall.efficiency.latency_settings import MeasureSettings
 from onceforall.errors import ExportError
 
 Format = Literal["pytorch", "torchscript", "onnx"]

@@ -16,7 +16,8 @@ from onceforall.arch.mbv3 import MBv3Space
 from onceforall.errors import PredictorError
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import load_predictor
-from onceforall.predict.fit import FitConfig, fit_predictor, split_rows
+from onceforall.predict.fit import fit_predictor, split_rows
+from onceforall.predict.fit_config import FitConfig
 from onceforall.predict.records import read_accuracy_records
 from onceforall.predict.report import evaluate_predictor, write_report
 

@@ -15,44 +15,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
 
 from onceforall.errors import SearchError
+from onceforall.search.configs import EvolutionConfig
 from onceforall.search.constraints import Budget
 from onceforall.search.problem import PredictionCache, SearchProblem
 from onceforall.search.results import SearchResult, result_from_row
 from onceforall.search.sampling import sample_within
-
-
-@dataclass(frozen=True)
-class EvolutionConfig:
-    population_size: int = 100
-    generations: int = 500
-    parent_ratio: float = 0.25
-    mutation_ratio: float = 0.5
-    mutation_prob: float = 0.1
-    resolution_mutation_prob: float = 0.5
-    max_retries: int = 20
-
-    def __post_init__(self) -> None:
-        if self.population_size < 2 or self.generations < 0 or self.max_retries < 1:
-            raise SearchError("population_size >= 2, generations >= 0 and max_retries >= 1")
-        for name in ("parent_ratio", "mutation_ratio", "mutation_prob", "resolution_mutation_prob"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise SearchError(f"{name} must be within [0, 1], got {getattr(self, name)}")
-        if self.parents < 1:
-            raise SearchError("parent_ratio keeps no parent of the population")
-
-    @property
-    def parents(self) -> int:
-        return round(self.parent_ratio * self.population_size)
-
-    @property
-    def mutants(self) -> int:
-        return round(self.mutation_ratio * self.population_size)
 
 
 class _BudgetEvolution:

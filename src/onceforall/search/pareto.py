@@ -21,27 +21,11 @@ from tqdm import tqdm
 
 from onceforall.arch.mbv3 import MBv3Arch
 from onceforall.errors import SearchError
+from onceforall.search.configs import ParetoConfig
 from onceforall.search.constraints import Budget
 from onceforall.search.costs import PopulationCosts
 from onceforall.search.problem import BudgetCheck, PredictionCache, SearchProblem
 from onceforall.search.sampling import sample_within
-
-
-@dataclass(frozen=True)
-class ParetoConfig:
-    population_size: int = 100
-    generations: int = 200
-    mutation_prob: float | None = None  # per gene; None: 1 / number of genes
-    mutation_eta: float = 3.0  # polynomial mutation: larger keeps mutations nearer
-    max_retries: int = 20
-
-    def __post_init__(self) -> None:
-        if self.population_size < 4 or self.generations < 0 or self.max_retries < 1:
-            raise SearchError("population_size >= 4, generations >= 0 and max_retries >= 1")
-        if self.mutation_prob is not None and not 0.0 <= self.mutation_prob <= 1.0:
-            raise SearchError(f"mutation_prob must be within [0, 1], got {self.mutation_prob}")
-        if self.mutation_eta <= 0:
-            raise SearchError(f"mutation_eta must be positive, got {self.mutation_eta}")
 
 
 @dataclass(frozen=True)

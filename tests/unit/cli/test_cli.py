@@ -97,3 +97,21 @@ def test_console_script_entry_point() -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith("ofa info: error: unknown supernet")
+
+
+def test_parsing_does_not_import_torch() -> None:
+    """`ofa --help` and usage errors answer without importing torch (~3 s on this machine)."""
+    script = (
+        "import sys\n"
+        "from onceforall.cli.main import build_parser, main\n"
+        "build_parser()\n"
+        "try:\n"
+        "    main(['search', '--bogus'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "False"

@@ -12,7 +12,6 @@ import pytest
 
 from onceforall.efficiency.latency import load_latency_table
 from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
-from onceforall.efficiency.latency_measure import MeasureSettings
 from onceforall.efficiency.latency_metrics import (
     AgreementMetrics,
     fit_correction,
@@ -20,6 +19,7 @@ from onceforall.efficiency.latency_metrics import (
     mape_percent,
 )
 from onceforall.efficiency.latency_model import LatencyCorrection
+from onceforall.efficiency.latency_settings import MeasureSettings
 from onceforall.efficiency.latency_table import read_table
 from onceforall.efficiency.latency_validate import ValidateConfig, validate_latency_table
 from onceforall.errors import LatencyTableError

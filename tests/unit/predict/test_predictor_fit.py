@@ -10,7 +10,8 @@ import pytest
 
 from onceforall.arch.mbv3 import MBv3Space
 from onceforall.errors import PredictorError
-from onceforall.predict.fit import FitConfig, fit_predictor, split_rows
+from onceforall.predict.fit import fit_predictor, split_rows
+from onceforall.predict.fit_config import FitConfig
 from onceforall.predict.records import AccuracyRecords, read_accuracy_records
 from onceforall.predict.report import evaluate_predictor, held_out_report, write_report
 

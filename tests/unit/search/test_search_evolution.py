@@ -11,8 +11,9 @@ import pytest
 from onceforall.arch.mbv3 import MBv3Space
 from onceforall.errors import SearchError
 from onceforall.predict.accuracy import AccuracyPredictor
+from onceforall.search.configs import EvolutionConfig
 from onceforall.search.constraints import Budget, budgets_from_lists
-from onceforall.search.evolution import EvolutionConfig, evolution_search
+from onceforall.search.evolution import evolution_search
 from onceforall.search.problem import PredictionCache, search_problem
 from onceforall.search.random_search import random_search
 from onceforall.search.sampling import sample_within
