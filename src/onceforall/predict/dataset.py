@@ -21,7 +21,8 @@ import torch
 from tqdm import tqdm
 
 from onceforall.errors import OnceForAllError
-from onceforall.train.datasets import build_run_data
+from onceforall.train.config import RunConfig
+from onceforall.train.datasets import RunData, build_run_data
 from onceforall.train.distributed import barrier, init_distributed
 from onceforall.train.evaluation import Evaluator
 from onceforall.train.trained import load_trained_supernet
@@ -81,6 +82,16 @@ def append_line(path: Path, record: dict[str, Any]) -> None:
         os.fsync(handle.fileno())
 
 
+def heldout_evaluator(
+    config: RunConfig, data: RunData, eval_images: int | None, device: torch.device
+) -> Evaluator:
+    """The run's evaluator on its held-out split, or on that split's first `eval_images`."""
+    holdout = data.holdout
+    if eval_images is not None and eval_images < len(holdout):
+        holdout = holdout.subset(np.arange(eval_images))
+    return Evaluator.for_run(config, data, holdout, device=device)
+
+
 def build_accuracy_dataset(
     run_dir: Path,
     n: int,
@@ -111,11 +122,9 @@ def build_accuracy_dataset(
         for index, arch in enumerate(candidates(net.space, n, seed))
         if index % context.world_size == context.rank and str(arch) not in done
     ]
-    data = build_run_data(config.data, config.seed)
-    holdout = data.holdout
-    if eval_images is not None and eval_images < len(holdout):
-        holdout = holdout.subset(np.arange(eval_images))
-    evaluator = Evaluator.for_run(config, data, holdout, device=context.device)
+    evaluator = heldout_evaluator(
+        config, build_run_data(config.data, config.seed), eval_images, context.device
+    )
     net.to(context.device)
     bar = tqdm(todo, desc="accuracy dataset", disable=not progress or not context.is_main)
     for arch in bar:
@@ -128,7 +137,7 @@ def build_accuracy_dataset(
                 "macs": result.macs,
                 "params": result.params,
                 "resolution": arch.resolution,
-                "eval_images": len(holdout),
+                "eval_images": len(evaluator.eval_source),
             },
         )
     barrier(context)
