@@ -297,7 +297,7 @@ def claims_predictor(d: dict[str, Any], folder: str = "claims") -> str:
     return (
         "**Claim 3: accuracy predictor quality vs training sub-networks** (held-out RMSE and "
         f"Kendall tau on the same {d['held_out_records']} sub-networks never used for fitting; "
-        f"measured top-1 on {d['eval_images']:,} held-out images of the {d['records']} random "
+        f"measured top-1 on {d['eval_images']:,} held-out images of the {d['records']:,} random "
         "sub-networks spans "
         f"{spread['min']:.2f}-{spread['max']:.2f} %, median {spread['median']:.2f}):\n\n"
         + table(["training sub-networks", "RMSE pp", "Kendall tau"], rows)
@@ -323,7 +323,7 @@ def claims_search(d: dict[str, Any], folder: str = "claims") -> str:
     heldout = d.get("heldout_eval_images", 1000)
     return (
         "**Claim 4: search vs the best measured random sub-network vs uniform scaling** "
-        f"(random: the best by held-out accuracy of the {d['random_pool']} measured random "
+        f"(random: the best by held-out accuracy of the {d['random_pool']:,} measured random "
         f"sub-networks that fit; held-out: the {heldout:,} images the accuracy dataset used; "
         "latency: torch, batch 1, 2 threads):\n\n"
         + table(
