@@ -15,24 +15,33 @@ the largest n in RUNS/predictor/ for search_quality.py.
 
 Wall time on the 2-core machine with the defaults: about 2 h, nearly all of it the dataset
 (2,250 sub-networks at ~3.3 s each: the last 1,750 took 96.5 min in one call, the machine
-otherwise lightly used), then 17 s to fit and report the four predictors.
+otherwise lightly used), then 17 s to fit and report the four predictors, then 12.6 min to
+measure the --test sub-networks again on the next --eval-images held-out images (disjoint from
+the first; same BN calibration): how well two measurements agree bounds how well any predictor
+fitted on such measurements can rank.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from study import ROOT, Study, new_figure, study_from_args, study_parser
+from tqdm import tqdm
 
-from onceforall.predict.dataset import build_accuracy_dataset, candidates, read_done
+from onceforall.efficiency.latency_metrics import kendall_tau
+from onceforall.predict.dataset import append_line, build_accuracy_dataset, candidates, read_done
 from onceforall.predict.fit import fit_predictor
 from onceforall.predict.fit_config import FitConfig
 from onceforall.predict.records import AccuracyRecords
 from onceforall.predict.report import evaluate_predictor
 from onceforall.predict.workflows import mbv3_space
+from onceforall.train.datasets import build_run_data
+from onceforall.train.evaluation import Evaluator
 from onceforall.train.trained import load_trained_supernet
 
 
@@ -50,6 +59,43 @@ def records_in_candidate_order(study: Study, space: Any, total: int) -> Accuracy
         space.to_population(archs),
         np.array([measured[str(arch)]["accuracy"] for arch in archs], dtype=np.float64),
     )
+
+
+def measurement_repeat(
+    study: Study, supernet_dir: Path, archs: list[str], eval_images: int
+) -> np.ndarray | None:
+    """Top-1 of `archs` measured again, on the next `eval_images` held-out images (disjoint from
+    the dataset's); None when the held-out split is too small. Resumable (RUNS/accuracy/)."""
+    net, config, _ = load_trained_supernet(supernet_dir)
+    data = build_run_data(config.data, config.seed)
+    if len(data.holdout) < 2 * eval_images:
+        return None
+    path = study.dataset.with_name("repeat.jsonl")
+    done = read_done([path])
+    todo = [arch for arch in archs if arch not in done]
+    if todo:
+        if config.training.threads is not None:
+            torch.set_num_threads(config.training.threads)
+        images = data.holdout.subset(np.arange(eval_images, 2 * eval_images))
+        evaluator = Evaluator.for_run(config, data, images)
+        for arch in tqdm(todo, desc="repeat measurement"):
+            result = evaluator.evaluate(net, net.space.parse(arch))
+            append_line(path, {"arch": arch, "accuracy": result.accuracy})
+        done = read_done([path])
+    return np.array([done[arch]["accuracy"] for arch in archs], dtype=np.float64)
+
+
+def repeat_report(
+    first: np.ndarray, second: np.ndarray, predicted: np.ndarray, eval_images: int
+) -> dict[str, Any]:
+    """How far two measurements of the same sub-networks agree, next to the predictor."""
+    return {
+        "images": [eval_images, 2 * eval_images],
+        "kendall_tau_between_measurements": kendall_tau(first, second),
+        "rmse_between_measurements_pp": float(100 * np.sqrt(np.mean((first - second) ** 2))),
+        "predictor_kendall_tau_vs_second": kendall_tau(predicted, second),
+        "predictor_rmse_vs_second_pp": float(100 * np.sqrt(np.mean((predicted - second) ** 2))),
+    }
 
 
 def main() -> None:
@@ -85,6 +131,14 @@ def main() -> None:
         if n == max(args.sizes):
             fit.predictor.save(study.predictor)
     accuracy = 100 * records.accuracy[:total]
+    held_out_archs = [str(arch) for arch in space.from_population(held_out.population)]
+    second = measurement_repeat(study, supernet_dir, held_out_archs, args.eval_images)
+    repeat = (
+        None
+        if second is None
+        else repeat_report(held_out.accuracy, second, np.asarray(predicted_last), args.eval_images)
+    )
+    print(f"repeat measurement: {repeat}")
     plot(study, rows, 100 * held_out.accuracy, 100 * np.asarray(predicted_last))
     study.write_result(
         "predictor_quality.json",
@@ -101,6 +155,7 @@ def main() -> None:
                 "max": float(accuracy.max()),
             },
             "by_training_size": rows,
+            "measurement_repeat": repeat,
             "latency_tables": latency_quote(),
         },
         start,
