@@ -34,14 +34,19 @@ from study import ROOT, Study, new_figure, study_from_args, study_parser
 from tqdm import tqdm
 
 from onceforall.efficiency.latency_metrics import kendall_tau
-from onceforall.predict.dataset import append_line, build_accuracy_dataset, candidates, read_done
+from onceforall.predict.dataset import (
+    append_line,
+    build_accuracy_dataset,
+    candidates,
+    heldout_evaluator,
+    read_done,
+)
 from onceforall.predict.fit import fit_predictor
 from onceforall.predict.fit_config import FitConfig
 from onceforall.predict.records import AccuracyRecords
 from onceforall.predict.report import evaluate_predictor
 from onceforall.predict.workflows import mbv3_space
 from onceforall.train.datasets import build_run_data
-from onceforall.train.evaluation import Evaluator
 from onceforall.train.trained import load_trained_supernet
 
 
@@ -76,8 +81,9 @@ def measurement_repeat(
     if todo:
         if config.training.threads is not None:
             torch.set_num_threads(config.training.threads)
-        images = data.holdout.subset(np.arange(eval_images, 2 * eval_images))
-        evaluator = Evaluator.for_run(config, data, images)
+        evaluator = heldout_evaluator(
+            config, data, eval_images, torch.device("cpu"), offset=eval_images
+        )
         for arch in tqdm(todo, desc="repeat measurement"):
             result = evaluator.evaluate(net, net.space.parse(arch))
             append_line(path, {"arch": arch, "accuracy": result.accuracy})

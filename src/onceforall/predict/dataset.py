@@ -83,12 +83,19 @@ def append_line(path: Path, record: dict[str, Any]) -> None:
 
 
 def heldout_evaluator(
-    config: RunConfig, data: RunData, eval_images: int | None, device: torch.device
+    config: RunConfig,
+    data: RunData,
+    eval_images: int | None,
+    device: torch.device,
+    *,
+    offset: int = 0,
 ) -> Evaluator:
-    """The run's evaluator on its held-out split, or on that split's first `eval_images`."""
+    """The run's evaluator on its held-out split, or on `eval_images` of its images from
+    `offset` on (offset 0: the first ones, as the accuracy dataset uses)."""
     holdout = data.holdout
-    if eval_images is not None and eval_images < len(holdout):
-        holdout = holdout.subset(np.arange(eval_images))
+    end = len(holdout) if eval_images is None else min(len(holdout), offset + eval_images)
+    if offset > 0 or end < len(holdout):
+        holdout = holdout.subset(np.arange(offset, end))
     return Evaluator.for_run(config, data, holdout, device=device)
 
 
