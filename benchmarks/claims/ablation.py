@@ -23,6 +23,7 @@ from typing import Any
 from study import (
     Study,
     fixed_panel,
+    label_axes,
     new_figure,
     run_wall_seconds,
     study_from_args,
@@ -106,10 +107,12 @@ def plot(study: Study, results: dict[str, Any]) -> None:
             "o-",
             label=f"{name} ({result['train_seconds'] / 60:.1f} min)",
         )
-    axes.set_xlabel("MMACs")
-    axes.set_ylabel("Fashion-MNIST test top-1 (%)")
-    axes.set_title("Same sub-network passes: three training schedules", fontsize=9)
-    axes.legend(fontsize=8)
+    label_axes(
+        axes,
+        "MMACs",
+        "Fashion-MNIST test top-1 (%)",
+        "Same sub-network passes: three training schedules",
+    )
     study.save_figure(figure, "ablation.png")
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from study import (
     Study,
     fixed_panel,
+    label_axes,
     new_figure,
     run_wall_seconds,
     study_from_args,
@@ -106,10 +107,12 @@ def plot(study: Study, rows: list[dict[str, Any]]) -> None:
         )
     for x, r in zip(macs, rows, strict=True):
         axes.annotate(r["label"], (x, 100 * r["supernet_test_accuracy"]), fontsize=8)
-    axes.set_xlabel("MMACs")
-    axes.set_ylabel("Fashion-MNIST test top-1 (%)")
-    axes.set_title("Progressive shrinking vs training alone (5 sub-networks)", fontsize=9)
-    axes.legend(fontsize=8)
+    label_axes(
+        axes,
+        "MMACs",
+        "Fashion-MNIST test top-1 (%)",
+        "Progressive shrinking vs training alone (5 sub-networks)",
+    )
     study.save_figure(figure, "ps_vs_scratch.png")
 
 

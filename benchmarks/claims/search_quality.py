@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from study import Study, new_figure, study_from_args, study_parser, test_accuracies
+from study import Study, label_axes, new_figure, study_from_args, study_parser, test_accuracies
 
 from onceforall.atomic_files import atomic_write_json
 from onceforall.demo.pipeline import latency_budgets
@@ -240,10 +240,12 @@ def plot(
             label=method,
             zorder=3,
         )
-    left.set_xlabel("measured latency (ms, batch 1, torch, 2 threads)")
-    left.set_ylabel("Fashion-MNIST test top-1 (%)")
-    left.set_title("Picks: measured", fontsize=9)
-    left.legend(fontsize=8)
+    label_axes(
+        left,
+        "measured latency (ms, batch 1, torch, 2 threads)",
+        "Fashion-MNIST test top-1 (%)",
+        "Picks: measured",
+    )
     ms, accuracy = np.array(pool).T
     right.scatter(ms, 100 * accuracy, s=5, color="0.75", label=f"random pool ({len(pool)})")
     order = np.argsort(ms)
@@ -252,10 +254,12 @@ def plot(
     )
     for budget in budgets:
         right.axvline(budget, color="0.8", lw=0.8, ls="--")
-    right.set_xlabel("table latency (ms; dashed: budgets)")
-    right.set_ylabel("held-out top-1 (%)")
-    right.set_title("Picks beside the random pool and its front", fontsize=9)
-    right.legend(fontsize=8)
+    label_axes(
+        right,
+        "table latency (ms; dashed: budgets)",
+        "held-out top-1 (%)",
+        "Picks beside the random pool and its front",
+    )
     study.save_figure(figure, "search_quality.png")
 
 

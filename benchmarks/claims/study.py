@@ -161,3 +161,11 @@ def new_figure(width: float, height: float, columns: int = 1) -> tuple[Any, Any]
     from onceforall.predict.report import new_axes
 
     return new_axes(width, height, columns)
+
+
+def label_axes(axes: Any, xlabel: str, ylabel: str, title: str) -> None:
+    """The study's axis labels, small title and legend, the same on every plot."""
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title, fontsize=9)
+    axes.legend(fontsize=8)
