@@ -13,6 +13,9 @@ from typing import Any, Literal
 from onceforall.errors import ConfigError
 from onceforall.train.config_parsing import apply_override, from_dict, load_yaml, to_dict
 
+# How the distillation teacher normalizes (train/teacher.py).
+TeacherBatchNorm = Literal["batch", "recalibrated", "eval"]
+
 
 @dataclass(frozen=True)
 class AugmentSettings:
@@ -102,6 +105,13 @@ class TrainingConfig:
     teacher_phase: str | None = (
         None  # the phase whose final net becomes the teacher (default: first)
     )
+    # Batch norm of the distillation teacher (train/teacher.py): "recalibrated" (statistics
+    # re-estimated per resolution on the calibration images), "batch" (the batch's statistics,
+    # as the reference) or "eval" (its running statistics, averaged over all resolutions).
+    teacher_bn: TeacherBatchNorm = "recalibrated"
+    # Start from the supernet weights (and teacher, if any) of another run's checkpoint, e.g.
+    # RUN/checkpoints/phase1-full.pt, instead of fresh weights; its teacher is then kept.
+    init_checkpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,13 @@ class EvaluationConfig:
     batch_size: int = 500
     panel: tuple[str, ...] | None = None  # arch strings; None: min, max and 3 fixed middle archs
     calibrate_bn: bool = True
+    # Held-out accuracy of each phase's largest sub-network every this many epochs (events
+    # "curve" in metrics.jsonl): is the full network near its plateau? None: only at phase ends.
+    curve_every_epochs: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.curve_every_epochs is not None and not self.curve_every_epochs > 0:
+            raise ConfigError("evaluation.curve_every_epochs must be > 0")
 
 
 @dataclass(frozen=True)
@@ -133,9 +150,18 @@ class RunConfig:
             raise ConfigError(
                 f"training.teacher_phase: no phase named {teacher!r}; phases: {names}"
             )
+        if teacher is not None and self.training.init_checkpoint is not None:
+            raise ConfigError(
+                "training.teacher_phase and training.init_checkpoint exclude each other: a run "
+                "started from a checkpoint keeps that checkpoint's teacher"
+            )
 
     @property
-    def teacher_phase_index(self) -> int:
+    def teacher_phase_index(self) -> int | None:
+        """The phase whose final network becomes the teacher (None: it comes from
+        `training.init_checkpoint`)."""
+        if self.training.init_checkpoint is not None:
+            return None
         names = [p.name for p in self.phases]
         return names.index(self.training.teacher_phase) if self.training.teacher_phase else 0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +114,21 @@ class Evaluator:
             )
             self._calibration[resolution] = [self._prepare(b.images) for b in loader]
         return self._calibration[resolution]
+
+    def stream_calibration_batches(self, resolution: int) -> Iterator[Tensor]:
+        """The calibration batches at `resolution`: from the cache when there, else transformed
+        one batch at a time without keeping them (e.g. for every training resolution)."""
+        if resolution in self._calibration:
+            yield from self._calibration[resolution]
+            return
+        for batch in calibration_loader(
+            self.calibration_source,
+            resolution,
+            count=self.calibration_images,
+            batch_size=self.batch_size,
+            seed=self.seed,
+        ):
+            yield self._prepare(batch.images)
 
     def eval_batches(self, resolution: int) -> list[tuple[Tensor, Tensor]]:
         if resolution not in self._eval:

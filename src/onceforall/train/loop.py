@@ -24,6 +24,7 @@ from onceforall.train.distributed import (
     all_reduce_gradients,
     average_batch_norm_statistics,
 )
+from onceforall.train.teacher import Teacher
 
 
 def soft_cross_entropy(logits: Tensor, target_probabilities: Tensor) -> Tensor:
@@ -52,7 +53,7 @@ class StepState:
     optimizer: torch.optim.Optimizer
     config: OptimizerConfig
     context: DistributedContext
-    teacher: nn.Module | None = None
+    teacher: Teacher | None = None
     channels_last: bool = True
     amp: bool = False
     sync_batch_norm: bool = False

@@ -46,6 +46,7 @@ from onceforall.train.schedule import (
     plan_phases,
     step_archs,
 )
+from onceforall.train.teacher import Teacher
 
 # Settings that may change between an interrupted run and its resumption.
 RESUMABLE_CHANGES = {
@@ -139,7 +140,8 @@ class Trainer:
             self.net.space = self.net.space.with_resolutions(config.training.resolutions)
         self.metrics = MetricsLog(run_dir / "metrics.jsonl", enabled=self.context.is_main)
         self.position = Position(0, 0)
-        self.teacher: torch.nn.Module | None = None
+        self.teacher: Teacher | None = None
+        self._teacher_state: dict[str, torch.Tensor] | None = None
         self.optimizer_state: dict[str, Any] | None = None
         self._open_run_dir(resume)
         device = self.context.device
@@ -160,6 +162,9 @@ class Trainer:
             config, self.net.space, self.steps_per_epoch, self.context.world_size
         )
         self.evaluator = Evaluator.for_run(config, self.data, device=device)
+        if self._teacher_state is not None:
+            self.teacher = self._teacher_from_state(self._teacher_state)
+            self._teacher_state = None
         # Written only once everything above has been checked: a bad config leaves no run dir.
         if self.context.is_main:
             text = yaml.safe_dump(config.to_dict(), sort_keys=False)
@@ -190,21 +195,40 @@ class Trainer:
             self.net.load_state_dict(payload["model"])
             self.position = Position(payload["phase_index"], payload["step"], payload["complete"])
             self.optimizer_state = payload["optimizer"]
-            if payload["teacher"] is not None:
-                self.teacher = self._teacher_from_state(payload["teacher"])
+            self._teacher_state = payload["teacher"]
+        elif self.config.training.init_checkpoint is not None:
+            self._start_from(Path(self.config.training.init_checkpoint))
 
-    def _teacher_from_state(self, state: dict[str, torch.Tensor]) -> torch.nn.Module:
+    def _start_from(self, path: Path) -> None:
+        """Supernet weights and teacher of another run's checkpoint (training.init_checkpoint)."""
+        payload = load_checkpoint(path)
+        if (
+            payload["supernet"] != self.config.supernet
+            or payload["num_classes"] != self.num_classes
+        ):
+            raise CheckpointError(
+                f"training.init_checkpoint {path} holds {payload['supernet']} with "
+                f"{payload['num_classes']} classes, not {self.config.supernet} with "
+                f"{self.num_classes}"
+            )
+        self.net.load_state_dict(payload["model"])
+        self._teacher_state = payload["teacher"]
+
+    def _teacher_from_state(self, state: dict[str, torch.Tensor]) -> Teacher:
         teacher = self.net.static(self.net.space.max())
         teacher.load_state_dict(state)
-        return self._freeze(teacher)
+        return self._make_teacher(teacher)
 
-    def _freeze(self, model: torch.nn.Module) -> torch.nn.Module:
-        model = model.to(self.context.device).eval()
+    def _make_teacher(self, model: torch.nn.Module) -> Teacher:
+        """A frozen teacher on the run's device, batch norm as `training.teacher_bn` says."""
+        model = model.to(self.context.device)
         if self.config.training.channels_last:
             model = to_channels_last(model)
-        for parameter in model.parameters():
-            parameter.requires_grad_(False)
-        return model
+        return Teacher(
+            model,
+            self.config.training.teacher_bn,
+            calibration=self.evaluator.stream_calibration_batches,
+        )
 
     def save(
         self, position: Position, optimizer: torch.optim.Optimizer | None, extra: str | None = None
@@ -292,6 +316,7 @@ class Trainer:
         )
         step = first_step
         window_images, window_start = 0, time.perf_counter()
+        curve_steps = self._curve_steps()
         with bar:
             while step < plan.steps:
                 epoch, offset = divmod(step, self.steps_per_epoch)
@@ -335,6 +360,8 @@ class Trainer:
                             images_per_s=rate,
                         )
                         window_images, window_start = 0, time.perf_counter()
+                    if curve_steps and (step % curve_steps == 0 or step == plan.steps):
+                        self.evaluate_curve(plan, step)
                     if steps_left is not None:
                         steps_left -= 1
                     stop = bool(stops) or steps_left == 0
@@ -358,7 +385,7 @@ class Trainer:
 
     def _finish_phase(self, plan: PhasePlan) -> None:
         if plan.index == self.config.teacher_phase_index:
-            self.teacher = self._freeze(self.net.static(self.net.space.max()))
+            self.teacher = self._make_teacher(self.net.static(self.net.space.max()))
         if self.context.enabled:
             spread = parameter_spread(self.net)
             self.metrics.write("rank_sync", phase=plan.config.name, parameter_spread=spread)
@@ -368,6 +395,26 @@ class Trainer:
         last = plan.index + 1 == len(self.plans)
         self.position = Position(plan.index + 1, 0, complete=last)
         self.save(self.position, None, extra=f"phase{plan.index + 1}-{plan.config.name}.pt")
+        self.net.train()
+
+    def _curve_steps(self) -> int | None:
+        every = self.config.evaluation.curve_every_epochs
+        return None if every is None else max(1, round(every * self.steps_per_epoch))
+
+    def evaluate_curve(self, plan: PhasePlan, step: int) -> None:
+        """Held-out accuracy of the phase's largest sub-network now (a `curve` event)."""
+        if not self.context.is_main:
+            return
+        result = self.evaluator.evaluate(self.net, plan.space.max())
+        self.metrics.write(
+            "curve",
+            phase=plan.config.name,
+            phase_index=plan.index,
+            step=step,
+            epoch=round(step / self.steps_per_epoch, 4),
+            arch=result.arch,
+            accuracy=result.accuracy,
+        )
         self.net.train()
 
     def evaluate_panel(self, phase: str) -> None:
