@@ -1,12 +1,13 @@
 """Shared pieces of the Fashion-MNIST claims study (benchmarks/claims/*.py).
 
-By default the study runs at a small scale: the small-input OFA-MobileNetV3 w1.0 supernet
-trained with benchmarks/claims/fashion_mnist.yaml (12,000 training images, 2,000 held out;
-progressive shrinking of 1 + 0.5 + 0.5 + 0.5 epochs), runs under runs/claims/, results (JSON +
-PNG) under benchmarks/results/claims/. Every script takes `--config` (the supernet's training
-config; the train-alone and ablation runs are derived from it), `--runs` and `--results`, so a
-larger study (e.g. benchmarks/claims/fashion_mnist_full.yaml) lives beside the small one instead
-of overwriting it. Every run resumes. Accuracy claims use the Fashion-MNIST test split (10,000
+The study's supernet is the small-input OFA-MobileNetV3 w1.0 trained with
+benchmarks/claims/fashion_mnist.yaml (all 55,000 training images, 5,000 held out; the
+reference's staging and rates, a 4-epoch full phase): hours of CPU, so the runs belong outside
+the work tree (`--runs`, default runs/claims), results (JSON + PNG) go to
+benchmarks/results/claims/. Every script takes `--config` (the supernet's training config; the
+train-alone and ablation runs are derived from it), `--runs`, `--results` and `--threads`.
+Every run resumes, so an interrupted script is simply started again (benchmarks/claims/
+run_study.sh runs them all in order). Accuracy claims use the Fashion-MNIST test split (10,000
 images, never seen by training or by any choice made along the way); choices (predictor
 fitting, random-search picks) use the held-out split.
 """
@@ -27,12 +28,13 @@ import yaml
 
 from onceforall.atomic_files import atomic_write_json
 from onceforall.errors import OnceForAllError
+from onceforall.models.registry import supernet_space
 from onceforall.train.checkpoint import load_checkpoint
 from onceforall.train.config import run_config_from_dict
+from onceforall.train.datasets import build_run_data
 from onceforall.train.evaluate_run import evaluate_run
 from onceforall.train.evaluation import labelled_panel
 from onceforall.train.run import train
-from onceforall.train.trained import load_trained_supernet
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RESULTS = ROOT / "benchmarks" / "results" / "claims"
@@ -47,6 +49,7 @@ class Study:
     config: Path = DEFAULT_CONFIG
     runs: Path = DEFAULT_RUNS
     results: Path = DEFAULT_RESULTS
+    threads: int | None = None  # torch threads of every run (None: the config's)
 
     @property
     def ps(self) -> Path:
@@ -69,7 +72,16 @@ class Study:
         if not self.config.is_file():
             raise SystemExit(f"error: no config file {self.config}")
         loaded: dict[str, Any] = yaml.safe_load(self.config.read_text())
+        if self.threads is not None:  # a setting a resumed run may change
+            loaded.setdefault("training", {})["threads"] = self.threads
         return loaded
+
+    def space(self) -> Any:
+        """The supernet's space (no weights), with the training resolutions."""
+        config = run_config_from_dict(self.base_config())
+        space = supernet_space(config.supernet, num_classes=config.num_classes or 10)
+        resolutions = config.training.resolutions
+        return space if resolutions is None else space.with_resolutions(resolutions)
 
     def ps_run(self) -> Path:
         """The progressive-shrinking supernet of the study, trained if needed."""
@@ -104,11 +116,12 @@ def study_parser(doc: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="supernet config")
     parser.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="runs folder")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results folder")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads of each run")
     return parser
 
 
 def study_from_args(args: argparse.Namespace) -> Study:
-    return Study(config=args.config, runs=args.runs, results=args.results)
+    return Study(config=args.config, runs=args.runs, results=args.results, threads=args.threads)
 
 
 def display_path(path: Path) -> str:
@@ -144,11 +157,28 @@ def run_wall_seconds(run_dir: Path) -> float:
     return round(times[-1] - times[0], 1)
 
 
-def fixed_panel(run_dir: Path) -> list[tuple[str, str, int]]:
-    """(label, arch string, MACs) of the five fixed sub-networks of a run's supernet: min, three
-    spread in MACs, max (the training panel)."""
-    net, _, _ = load_trained_supernet(run_dir)
-    return [(label, str(arch), net.space.macs(arch)) for label, arch in labelled_panel(net.space)]
+def fixed_panel(study: Study) -> list[tuple[str, str, int]]:
+    """(label, arch string, MACs) of the five fixed sub-networks of the study's space: min, three
+    spread in MACs, max (the training panel; a function of the space alone)."""
+    space = study.space()
+    return [(label, str(arch), space.macs(arch)) for label, arch in labelled_panel(space)]
+
+
+def curve(run_dir: Path, phase: str | None = None) -> list[dict[str, Any]]:
+    """The run's held-out curve events (evaluation.curve_every_epochs), of one phase or all."""
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines if line.strip()]
+    return [
+        {"phase": e["phase"], "epoch": e["epoch"], "accuracy": e["accuracy"]}
+        for e in events
+        if e["event"] == "curve" and (phase is None or e["phase"] == phase)
+    ]
+
+
+def train_images(study: Study) -> int:
+    """Images in the study's training split (the full set minus the held-out images)."""
+    config = run_config_from_dict(study.base_config())
+    return len(build_run_data(config.data, config.seed).train)
 
 
 def test_accuracies(run_dir: Path, archs: Sequence[str]) -> dict[str, float]:

@@ -104,3 +104,37 @@ def test_random_pool_refuses_unmeasured_candidates(tmp_path: Path) -> None:
     assert list(random_pool(study, space, 2)) == archs[:2]
     with pytest.raises(SystemExit, match="1 of the first 4"):
         random_pool(study, space, 4)
+
+
+def test_all_after_full_continues_the_full_phase_with_the_elastic_passes(tmp_path: Path) -> None:
+    from ablation import all_after_full_config, pass_epochs
+    from study import Study
+
+    study = Study(config=STUDY_CONFIGS[0], runs=tmp_path)
+    base = study.base_config()
+    variant = all_after_full_config(study)
+    (phase,) = variant["phases"]
+    elastic = {"phases": base["phases"][1:]}
+    assert pass_epochs(variant) == pytest.approx(pass_epochs(elastic), abs=1e-3)
+    rates = [p["lr"] for p in elastic["phases"]]
+    assert min(rates) < phase["lr"] < max(rates)
+    assert 0 < phase["warmup_epochs"] < phase["epochs"]
+    start = variant["training"]["init_checkpoint"]
+    assert start == str(tmp_path / "ps" / "checkpoints" / "phase1-full.pt")
+    config = run_config_from_dict(variant)
+    assert config.teacher_phase_index is None  # the full phase's teacher comes with the weights
+
+
+def test_threads_option_reaches_every_derived_config(tmp_path: Path) -> None:
+    from ablation import all_after_full_config
+    from ps_vs_scratch import scratch_config
+    from study import Study
+
+    study = Study(config=STUDY_CONFIGS[0], runs=tmp_path, threads=1)
+    arch = str(study.space().min())
+    for config in (
+        study.base_config(),
+        all_after_full_config(study),
+        scratch_config(study, arch, 0),
+    ):
+        assert run_config_from_dict(config).training.threads == 1

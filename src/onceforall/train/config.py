@@ -119,8 +119,8 @@ class EvaluationConfig:
     batch_size: int = 500
     panel: tuple[str, ...] | None = None  # arch strings; None: min, max and 3 fixed middle archs
     calibrate_bn: bool = True
-    # Held-out accuracy of each phase's largest sub-network every this many epochs (events
-    # "curve" in metrics.jsonl): is the full network near its plateau? None: only at phase ends.
+    # Held-out accuracy of each phase's largest (or pinned) sub-network every this many epochs
+    # (events "curve" in metrics.jsonl): is the full network near its plateau? None: never.
     curve_every_epochs: float | None = None
 
     def __post_init__(self) -> None:

@@ -402,10 +402,12 @@ class Trainer:
         return None if every is None else max(1, round(every * self.steps_per_epoch))
 
     def evaluate_curve(self, plan: PhasePlan, step: int) -> None:
-        """Held-out accuracy of the phase's largest sub-network now (a `curve` event)."""
+        """Held-out accuracy of the phase's largest (or pinned) sub-network now (a `curve`
+        event)."""
         if not self.context.is_main:
             return
-        result = self.evaluator.evaluate(self.net, plan.space.max())
+        arch = plan.fixed_arch if plan.fixed_arch is not None else plan.space.max()
+        result = self.evaluator.evaluate(self.net, arch)
         self.metrics.write(
             "curve",
             phase=plan.config.name,
