@@ -54,3 +54,7 @@ class SearchError(OnceForAllError):
 
 class ExportError(OnceForAllError):
     """An export that cannot be written or verified (e.g. outputs beyond the tolerance)."""
+
+
+class ElastifyError(OnceForAllError):
+    """A network that cannot be made elastic (it does not trace, or its input is not images)."""
