@@ -35,11 +35,19 @@ _EXPORTS = {
     "reorder_channels": "onceforall.nn.reorder",
     "load_specialized": "onceforall.compat.net_config",
     "OnceForAllError": "onceforall.errors",
+    "elastify": "onceforall.elastify",
+    "elastic_model": "onceforall.elastify.user_model",
+    "ElastifiedSupernet": "onceforall.elastify.supernet",
+    "ElastifiedArch": "onceforall.arch.elastified",
+    "ElastifiedSpace": "onceforall.arch.elastified",
     "ArchError": "onceforall.errors",
 }
 
 __all__ = [
     "ArchError",
+    "ElastifiedArch",
+    "ElastifiedSpace",
+    "ElastifiedSupernet",
     "MBv3Arch",
     "MBv3Block",
     "MBv3Space",
@@ -53,6 +61,8 @@ __all__ = [
     "Space",
     "Supernet",
     "create_supernet",
+    "elastic_model",
+    "elastify",
     "list_supernets",
     "load_specialized",
     "register_supernet",
@@ -61,11 +71,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from onceforall.arch.elastified import ElastifiedArch, ElastifiedSpace
     from onceforall.arch.mbv3 import MBv3Arch, MBv3Block, MBv3Space
     from onceforall.arch.resnet import ResNetArch, ResNetStage, ResNetStem
     from onceforall.arch.resnet_space import ResNetSpace
     from onceforall.arch.space import Space
     from onceforall.compat.net_config import load_specialized
+    from onceforall.elastify import elastify
+    from onceforall.elastify.supernet import ElastifiedSupernet
+    from onceforall.elastify.user_model import elastic_model
     from onceforall.errors import ArchError, OnceForAllError
     from onceforall.models.mbv3 import OFAMobileNetV3
     from onceforall.models.registry import (

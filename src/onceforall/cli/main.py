@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from onceforall.cli import (
     arch_command,
     demo_command,
+    elastify_command,
     export_command,
     finetune_command,
     info_command,
@@ -26,6 +27,7 @@ COMMANDS = (
     info_command.register,
     arch_command.register,
     train_command.register,
+    elastify_command.register,
     predictor_command.register,
     search_command.register,
     latency_command.register,

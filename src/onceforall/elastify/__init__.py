@@ -19,6 +19,7 @@ layer what became elastic and why the rest did not (`report=True` also prints it
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Sequence
 
 from torch import Tensor, nn
@@ -31,7 +32,7 @@ from onceforall.elastify.trace import trace_network
 from onceforall.errors import ElastifyError
 from onceforall.nn.elastic import KernelTransform
 
-__all__ = ["ElastifiedSupernet", "ElastifyOptions", "elastify"]
+__all__ = ["ElastifiedSupernet", "ElastifyOptions", "elastify", "elastify_network"]
 
 
 def elastify(
@@ -59,12 +60,25 @@ def elastify(
         channel_divisor=channel_divisor,
         resolutions=tuple(int(r) for r in resolutions) or (int(example_input.shape[-1]),),
     )
+    net = elastify_network(model, example_input, options, kernel_transform, num_classes)
+    if report:
+        print("\n".join(net.plan.report))
+    return net
+
+
+def elastify_network(
+    model: nn.Module,
+    example_input: Tensor,
+    options: ElastifyOptions,
+    kernel_transform: KernelTransform = "matrix",
+    num_classes: int | None = None,
+) -> ElastifiedSupernet:
+    """`elastify` with its options as one value (a copy of `model` is made elastic)."""
+    if not options.resolutions:
+        options = dataclasses.replace(options, resolutions=(int(example_input.shape[-1]),))
     model = copy.deepcopy(model)
     traced = trace_network(model, example_input, options.resolutions)
     channels = ChannelAnalysis(traced)
     depth = analyse_depth(traced, model, options.max_dropped_blocks)
     plan = plan_elastify(model, traced, channels, depth, options, num_classes)
-    net = ElastifiedSupernet(model, plan, kernel_transform)
-    if report:
-        print("\n".join(plan.report))
-    return net
+    return ElastifiedSupernet(model, plan, kernel_transform)

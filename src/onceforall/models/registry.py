@@ -55,11 +55,31 @@ def list_supernets() -> list[str]:
 
 
 def supernet_entry(name: str) -> SupernetEntry:
+    """The registered supernet `name`, or the user's network a reference names (a name with ':',
+    e.g. ``nets.py:build``: see elastify/user_model.py)."""
+    if ":" in name:
+        return _user_entry(name)
     _load_families()
     if name not in _REGISTRY:
         known = ", ".join(sorted(_REGISTRY))
         raise UnknownSupernetError(f"unknown supernet {name!r}; known supernets: {known}")
     return _REGISTRY[name]
+
+
+def _user_entry(reference: str) -> SupernetEntry:
+    from onceforall.elastify.user_model import default_num_classes, user_space, user_supernet
+
+    def make_supernet(space: Space[Any], init_seed: int = 0, **_: Any) -> Supernet[Any]:
+        # An elastified network keeps its own dropout and kernel transform: options are ignored.
+        return user_supernet(reference, int(space.num_classes), init_seed)  # type: ignore[attr-defined]
+
+    return SupernetEntry(
+        reference,
+        f"the user's network {reference}, elastified",
+        lambda classes: user_space(reference, classes),
+        make_supernet,
+        default_num_classes(reference),
+    )
 
 
 def _classes(entry: SupernetEntry, num_classes: int | None) -> int:
