@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole claims study, resumable, in two processes of one torch thread each (a 2-core machine):
 #   bash benchmarks/claims/run_study.sh RUNS [RESULTS]     (RUNS: a folder outside the work tree)
-# Stream A: the supernet -> the fair ablation variant -> accuracy dataset and predictor (claim 3)
-#           -> search (claim 4) -> the ablation's JSON (claim 2).
-# Stream B: the train-alone runs -> the ablation's from-scratch controls -> claim 1's JSON, once
-#           the supernet is complete.
+# Stream A: the supernet -> the fair ablation variant -> accuracy dataset and predictor (claim 3).
+# Stream B: the train-alone runs -> the ablation's from-scratch controls.
+# Then, alone on the machine (latencies are measured): search (claim 4), the ablation's JSON
+# (claim 2) and claim 1's JSON.
 # Every step skips what is finished, so the same command continues after an interruption.
 # Logs: RUNS/logs/stream-{a,b}.log.
 set -euo pipefail
@@ -20,15 +20,11 @@ stream_a() {
     $py $claims/ps_vs_scratch.py --part supernet "${common[@]}"
     $py $claims/ablation.py --variants progressive all_after_full --train-only "${common[@]}"
     $py $claims/predictor_quality.py "${common[@]}"
-    $py $claims/search_quality.py "${common[@]}"
-    $py $claims/ablation.py "${common[@]}"
 }
 
 stream_b() {
     $py $claims/ps_vs_scratch.py --part scratch "${common[@]}"
     $py $claims/ablation.py --variants all_elastic sandwich --train-only "${common[@]}"
-    until [ -f "$runs/ps/checkpoints/phase6-expand_2.pt" ]; do sleep 60; done
-    $py $claims/ps_vs_scratch.py "${common[@]}"
 }
 
 stream_a >>"$runs/logs/stream-a.log" 2>&1 &
@@ -36,3 +32,8 @@ a=$!
 stream_b >>"$runs/logs/stream-b.log" 2>&1 &
 b=$!
 wait $a $b
+{
+    $py $claims/search_quality.py --runs "$runs" --results "$results"
+    $py $claims/ablation.py "${common[@]}"
+    $py $claims/ps_vs_scratch.py "${common[@]}"
+} >>"$runs/logs/final.log" 2>&1

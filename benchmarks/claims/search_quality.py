@@ -124,7 +124,7 @@ def measured_latency(name: str, classes: int, archs: list[Any]) -> dict[str, dic
 def main() -> None:
     parser = study_parser(__doc__)
     parser.add_argument("--random-pool", type=int, default=1000)
-    parser.add_argument("--eval-images", type=int, default=1000, help="as predictor_quality.py")
+    parser.add_argument("--eval-images", type=int, default=5000, help="as predictor_quality.py")
     args = parser.parse_args()
     study = study_from_args(args)
     start = time.perf_counter()
@@ -197,6 +197,7 @@ def main() -> None:
             f"{pick['budget_ms']:.3f} ms {pick['method']:8s} "
             f"test {100 * pick['test_accuracy']:.2f}% measured {measured_ms:.3f} ms"
         )
+    wins = {budget: search_beats_random(picks, budget) for budget in budgets}
     pool_points = [(latency.predict(space.parse(a)), acc) for a, acc in pool.items()]
     plot(study, picks, budgets, pool_points)
     study.write_result(
@@ -210,9 +211,22 @@ def main() -> None:
             "random_pool": len(pool),
             "heldout_eval_images": args.eval_images,
             "picks": picks,
+            "goal": "the search's pick beats the best measured random sub-network at every budget "
+            "(test split)",
+            "search_beats_random": {f"{b:.3f}": won for b, won in wins.items()},
+            "goal_met": all(won is True for won in wins.values()),
         },
         start,
     )
+
+
+def search_beats_random(picks: list[dict[str, Any]], budget: float) -> bool | None:
+    """Whether the search's pick has a higher test accuracy than the random pick at `budget`
+    (None when either has no pick)."""
+    chosen = {p["method"]: p for p in picks if p["budget_ms"] == budget}
+    if "search" not in chosen or "random" not in chosen:
+        return None
+    return bool(chosen["search"]["test_accuracy"] > chosen["random"]["test_accuracy"])
 
 
 def plot(
