@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from onceforall.arch.genome import GeneGroup, Genome, GenomeSpace
+from onceforall.arch.genome import GeneGroup, Genome, GenomeSpace, check_population, choice_index
+from onceforall.arch.mbv3_costs import mbv3_costs
 from onceforall.arch.mbv3_layout import MBv3Layout
+from onceforall.arch.slot_table import SlotIndex
 from onceforall.arch.space import Population, choice_tuple
 from onceforall.errors import ArchError
 
@@ -352,15 +354,28 @@ class MBv3Space(GenomeSpace[MBv3Arch]):
             result.append(MBv3Arch(row[0], stages))
         return result
 
-    def macs_population(self, population: Population) -> np.ndarray:
-        from onceforall.efficiency.flops import mbv3_cost_model
+    # --- slot tables (arch/slot_table.py): one term per block slot --------------------------------
 
-        return mbv3_cost_model(self.layout).macs(self, np.asarray(population))
+    @property
+    def slot_table_shape(self) -> tuple[int, ...]:
+        """(slots, kernel sizes, expand ratios)."""
+        return (self.layout.num_slots, len(self.kernel_sizes), len(self.expand_ratios))
+
+    def slot_index(self, population: Population) -> SlotIndex:
+        population = check_population(self, population).astype(np.int64)
+        _, k_cols, e_cols = self.columns()
+        active = self.active_slots(population)
+        k_index = choice_index(population[:, k_cols], self.kernel_sizes, active, "kernel_size")
+        e_index = choice_index(population[:, e_cols], self.expand_ratios, active, "expand_ratio")
+        slots, kernels, expands = self.slot_table_shape
+        entries = (np.arange(slots)[None, :] * kernels + k_index) * expands + e_index
+        return SlotIndex(entries, active)
+
+    def macs_population(self, population: Population) -> np.ndarray:
+        return mbv3_costs(self, population, 0)
 
     def params_population(self, population: Population) -> np.ndarray:
-        from onceforall.efficiency.flops import mbv3_cost_model
-
-        return mbv3_cost_model(self.layout).params(self, np.asarray(population))
+        return mbv3_costs(self, population, 1)
 
 
 def _short(values: tuple[int, ...]) -> str:

@@ -7,12 +7,14 @@ sampling, mutation and crossover are written once and search never has to touch 
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from onceforall.arch.slot_table import SlotIndex
 from onceforall.errors import ArchError
 
 ArchT = TypeVar("ArchT")
@@ -61,6 +63,15 @@ class Space(ABC, Generic[ArchT]):
     @abstractmethod
     def contains_population(self, population: Population) -> np.ndarray:
         """Boolean mask: which rows are canonical points of this space."""
+
+    @property
+    @abstractmethod
+    def slot_table_shape(self) -> tuple[int, ...]:
+        """Shape of the `values` of this space's slot tables (arch/slot_table.py)."""
+
+    @abstractmethod
+    def slot_index(self, population: Population) -> SlotIndex:
+        """Which slot-table entry each term of each row reads; ArchError for a bad row."""
 
     @abstractmethod
     def macs_population(self, population: Population) -> np.ndarray:
@@ -115,8 +126,6 @@ class Space(ABC, Generic[ArchT]):
     def with_resolutions(self, resolutions: Iterable[int]) -> Space[ArchT]:
         """The same space with other input resolutions (any positive sizes: the networks are
         fully convolutional), e.g. to train an ImageNet layout on 32 px images."""
-        import dataclasses
-
         chosen = choice_tuple(list(resolutions), "resolutions")
         return dataclasses.replace(self, resolutions=chosen)  # type: ignore[type-var]
 

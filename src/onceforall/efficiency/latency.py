@@ -14,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from onceforall.arch.mbv3 import MBv3Space
-from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel, ResolutionLatency
+from onceforall.arch.slot_table import ResolutionTable
+from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel
 from onceforall.efficiency.latency_table import read_table, table_model
 from onceforall.efficiency.reference import load_reference_tables
 from onceforall.errors import LatencyTableError
@@ -22,7 +23,7 @@ from onceforall.errors import LatencyTableError
 __all__ = [
     "LatencyCorrection",
     "LatencyModel",
-    "ResolutionLatency",
+    "ResolutionTable",
     "load_latency_table",
 ]
 

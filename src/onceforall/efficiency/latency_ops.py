@@ -19,8 +19,8 @@ from typing import ClassVar
 import numpy as np
 
 from onceforall.arch.channels import conv_output_size, make_divisible
+from onceforall.arch.mbv3_costs import stage_input_sizes
 from onceforall.arch.mbv3_layout import MBv3Layout
-from onceforall.efficiency.flops import stage_input_sizes
 from onceforall.errors import LatencyTableError
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from onceforall.arch.mbv3 import MBv3Space
 from onceforall.arch.mbv3_layout import MBv3Layout
 from onceforall.atomic_files import atomic_write_json
-from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel, ResolutionLatency
+from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel, ResolutionTable
 from onceforall.efficiency.latency_ops import mbv3_operator_grid, operator_key
 from onceforall.errors import LatencyTableError
 
@@ -187,7 +187,7 @@ def table_model(
         key: timing.min_ms if chosen == "min" else timing.median_ms
         for key, timing in table.entries.items()
     }
-    tables: dict[int, ResolutionLatency] = {}
+    tables: dict[int, ResolutionTable] = {}
     incomplete: list[str] = []
     for resolution in sorted(set(metadata.get("resolutions", ())) & set(space.resolutions)):
         grid = mbv3_operator_grid(space.layout, resolution, space.kernel_sizes, space.expand_ratios)
@@ -198,7 +198,7 @@ def table_model(
             continue
         value_of = {op: values[key] for op, key in keys.items()}
         fixed_ms = float(sum(value_of[op] for op in grid.fixed))
-        tables[resolution] = ResolutionLatency(resolution, fixed_ms, grid.slot_values(value_of))
+        tables[resolution] = ResolutionTable(resolution, fixed_ms, grid.slot_values(value_of))
     if not tables:
         detail = (
             f"not measured: {'; '.join(incomplete)}; resume with `ofa latency build`"

@@ -14,12 +14,12 @@ from typing import cast
 
 import numpy as np
 
+from onceforall.arch.genome import GeneticOperators
 from onceforall.arch.mbv3 import MBv3Arch, MBv3Space
 from onceforall.errors import SearchError
 from onceforall.predict.accuracy import AccuracyPredictor
 from onceforall.search.constraints import METRICS, Budget, LatencyModel, check_feasible
 from onceforall.search.costs import PopulationCosts, population_costs
-from onceforall.search.operators import GeneticOperators
 
 
 @dataclass(frozen=True, eq=False)
