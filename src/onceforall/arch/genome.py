@@ -99,10 +99,6 @@ class GenomeSpace(Space[ArchT]):
     @abstractmethod
     def genome(self) -> Genome: ...
 
-    @abstractmethod
-    def active_slots(self, population: Population) -> np.ndarray:
-        """Boolean (rows, slots): which block slots run."""
-
     @property
     def population_width(self) -> int:
         return self.genome.width

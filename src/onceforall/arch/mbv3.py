@@ -156,28 +156,13 @@ class MBv3Space(GenomeSpace[MBv3Arch]):
         resolutions: Sequence[int] | None = None,
     ) -> MBv3Space:
         """A sub-space with fewer choices; ArchError if a choice is not in this space."""
-        changes: dict[str, tuple[int, ...]] = {}
-        for name, values in (
-            ("kernel_sizes", kernel_sizes),
-            ("expand_ratios", expand_ratios),
-            ("depths", depths),
-            ("resolutions", resolutions),
-        ):
-            if values is None:
-                continue
-            chosen = choice_tuple(values, name)
-            allowed = getattr(self, name)
-            extra = sorted(set(chosen) - set(allowed))
-            if extra:
-                raise ArchError(f"restrict: {name} {extra} not in {allowed}")
-            changes[name] = chosen
-        return MBv3Space(
-            self.layout,
-            kernel_sizes=changes.get("kernel_sizes", self.kernel_sizes),
-            expand_ratios=changes.get("expand_ratios", self.expand_ratios),
-            depths=changes.get("depths", self.depths),
-            resolutions=changes.get("resolutions", self.resolutions),
-        )
+        asked = {
+            "kernel_sizes": kernel_sizes,
+            "expand_ratios": expand_ratios,
+            "depths": depths,
+            "resolutions": resolutions,
+        }
+        return self.restrict_choices({k: v for k, v in asked.items() if v is not None})
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -53,13 +53,12 @@ def stem_cost(layout: ResNetLayout, resolution: int, mid: int, out: int, depth: 
     return cost + conv_cost(mid, out, 3, size, batch_norm=True)
 
 
-def block_input_sizes(layout: ResNetLayout, resolution: int) -> list[int]:
-    """Input size of every block slot."""
+def block_input_sizes(layout: ResNetLayout, resolution: int) -> tuple[list[int], int]:
+    """Input size of every block slot, and the size after the last stage."""
     size = conv_output_size(resolution, 3, layout.stem_stride)
     if layout.max_pool:
         size = conv_output_size(size, 3, 2)
-    sizes, _ = slot_input_sizes(size, ((s.stride, s.max_depth) for s in layout.stages))
-    return sizes
+    return slot_input_sizes(size, ((s.stride, s.max_depth) for s in layout.stages))
 
 
 @lru_cache(maxsize=1024)
@@ -82,7 +81,7 @@ def resnet_cost_tables(
                     depth,
                 )
                 stem[:, i, j, k] = (cost.macs, cost.params)
-    sizes = block_input_sizes(layout, resolution)
+    sizes, _ = block_input_sizes(layout, resolution)
     blocks = np.zeros((2, layout.num_slots, n_w, n_w, n_e), dtype=np.int64)
     slot = 0
     for s, stage in enumerate(layout.stages):

@@ -141,30 +141,14 @@ class ResNetSpace(GenomeSpace[ResNetArch]):
         resolutions: Sequence[int] | None = None,
     ) -> ResNetSpace:
         """A sub-space with fewer choices; ArchError if a choice is not in this space."""
-        changes: dict[str, tuple[Any, ...]] = {}
-        for name, values in (
-            ("extra_blocks", extra_blocks),
-            ("expand_ratios", expand_ratios),
-            ("width_multipliers", width_multipliers),
-            ("stem_depths", stem_depths),
-            ("resolutions", resolutions),
-        ):
-            if values is None:
-                continue
-            chosen = tuple(sorted(set(values)))
-            allowed = getattr(self, name)
-            extra = sorted(set(chosen) - set(allowed))
-            if extra or not chosen:
-                raise ArchError(f"restrict: {name} {extra or '()'} not in {allowed}")
-            changes[name] = chosen
-        return ResNetSpace(
-            self.layout,
-            extra_blocks=changes.get("extra_blocks", self.extra_blocks),
-            expand_ratios=changes.get("expand_ratios", self.expand_ratios),
-            width_multipliers=changes.get("width_multipliers", self.width_multipliers),
-            stem_depths=changes.get("stem_depths", self.stem_depths),
-            resolutions=changes.get("resolutions", self.resolutions),
-        )
+        asked = {
+            "extra_blocks": extra_blocks,
+            "expand_ratios": expand_ratios,
+            "width_multipliers": width_multipliers,
+            "stem_depths": stem_depths,
+            "resolutions": resolutions,
+        }
+        return self.restrict_choices({k: v for k, v in asked.items() if v is not None})
 
     # --- single archs --------------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from onceforall.arch.genome import GenomeSpace
 from onceforall.arch.slot_table import ResolutionTable, table_sums
+from onceforall.arch.space import Space
 from onceforall.errors import LatencyTableError
 
 
@@ -58,7 +58,7 @@ class LatencyModel:
     or search); predicting a row at another resolution raises LatencyTableError listing them.
     """
 
-    space: GenomeSpace[Any]
+    space: Space[Any]
     tables: Mapping[int, ResolutionTable]  # milliseconds, float64 values
     source: str
     correction: LatencyCorrection | None = None

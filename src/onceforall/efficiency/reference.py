@@ -28,8 +28,8 @@ import yaml
 
 from onceforall.arch.mbv3 import MBv3Space
 from onceforall.efficiency.latency_model import LatencyModel, ResolutionTable
-from onceforall.efficiency.latency_ops import BlockOp, HeadOp, StemOp, mbv3_operator_grid
 from onceforall.errors import LatencyTableError
+from onceforall.families.mbv3_operators import BlockOp, HeadOp, StemOp, mbv3_operator_grid
 
 Dialect = Literal["mbv3", "proxyless"]
 
