@@ -113,20 +113,24 @@ def population_costs(
 
 
 def _probe(space: GenomeSpace[Any], direct: PopulationCosts) -> tuple[np.ndarray, np.ndarray]:
-    """Per resolution, the fixed part and the entries that reproduce the direct costs."""
+    """Per resolution, the fixed part and the entries that reproduce the direct costs.
+
+    The same random rows probe every resolution (only their resolution gene changes), so the
+    entry indicators, and the pseudo-inverse that solves for the entries, are computed once.
+    """
     entries = int(np.prod(space.slot_table_shape))
     count = max(PROBE_ROWS_PER_ENTRY * entries, 64)
-    rng = np.random.default_rng([0, 2])
+    rows = space.sample_population(count, np.random.default_rng([0, 2]))
+    index = space.slot_index(rows)
+    design = np.zeros((count, entries + 1))
+    design[:, entries] = 1.0
+    where, term = np.nonzero(index.active)
+    np.add.at(design, (where, index.entries[where, term]), 1.0)
+    solve = np.linalg.pinv(design)
     fixed, tables = [], []
     for resolution in space.resolutions:
-        rows = space.sample_population(count, rng)
         rows[:, 0] = resolution
-        index = space.slot_index(rows)
-        design = np.zeros((count, entries + 1))
-        design[:, entries] = 1.0
-        where, term = np.nonzero(index.active)
-        np.add.at(design, (where, index.entries[where, term]), 1.0)
-        solution, *_ = np.linalg.lstsq(design, direct.evaluate(rows), rcond=None)
+        solution = solve @ direct.evaluate(rows)
         fixed.append(solution[entries])
         tables.append(np.concatenate([solution[:entries], np.zeros((1, len(direct.names)))]))
     return np.stack(fixed), np.concatenate(tables)
