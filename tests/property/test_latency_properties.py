@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 
 from onceforall.arch.mbv3 import MBv3Space
 from onceforall.efficiency.latency import load_latency_table
-from onceforall.efficiency.latency_ops import (
+from onceforall.families.mbv3_operators import (
     BlockOp,
     HeadOp,
     StemOp,
-    operator_from_key,
-    operator_key,
 )
+from onceforall.families.operators import operator_key
+from onceforall.families.registry import operator_from_key
 from onceforall.models.registry import supernet_space
 
 NOTE10 = Path(__file__).resolve().parents[3] / "shared" / "reference-data" / "ofa" / "note10"

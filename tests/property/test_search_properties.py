@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from onceforall.arch.genome import GeneticOperators
 from onceforall.arch.mbv3 import MBv3Space
+from onceforall.families.mbv3_features import FeatureEncoding
 from onceforall.models.registry import supernet_space
-from onceforall.predict.features import FeatureEncoding
 from onceforall.search.costs import population_costs
-from onceforall.search.operators import GeneticOperators
 
 
 def mbv3(name: str) -> MBv3Space:

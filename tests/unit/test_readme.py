@@ -18,6 +18,6 @@ def test_python_quick_start_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     if not (SHARED / "reference-data").is_dir():
         pytest.skip("the reference data (../shared) is not beside the checkout")
     monkeypatch.chdir(tmp_path)
-    source = code.group(1).replace("../shared", str(SHARED))
+    source = code.group(1).replace('"reference-data/', f'"{SHARED}/reference-data/')
     exec(compile(source, "README.md", "exec"), {})
     assert (tmp_path / "subnet.pt").is_file()

@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from onceforall.arch.genome import GeneGroup, Genome, GenomeSpace
+from onceforall.arch.genome import GeneGroup, Genome, GenomeSpace, check_population, choice_index
+from onceforall.arch.mbv3_costs import mbv3_costs
 from onceforall.arch.mbv3_layout import MBv3Layout
+from onceforall.arch.slot_table import SlotIndex
 from onceforall.arch.space import Population, choice_tuple
 from onceforall.errors import ArchError
 
@@ -154,28 +156,13 @@ class MBv3Space(GenomeSpace[MBv3Arch]):
         resolutions: Sequence[int] | None = None,
     ) -> MBv3Space:
         """A sub-space with fewer choices; ArchError if a choice is not in this space."""
-        changes: dict[str, tuple[int, ...]] = {}
-        for name, values in (
-            ("kernel_sizes", kernel_sizes),
-            ("expand_ratios", expand_ratios),
-            ("depths", depths),
-            ("resolutions", resolutions),
-        ):
-            if values is None:
-                continue
-            chosen = choice_tuple(values, name)
-            allowed = getattr(self, name)
-            extra = sorted(set(chosen) - set(allowed))
-            if extra:
-                raise ArchError(f"restrict: {name} {extra} not in {allowed}")
-            changes[name] = chosen
-        return MBv3Space(
-            self.layout,
-            kernel_sizes=changes.get("kernel_sizes", self.kernel_sizes),
-            expand_ratios=changes.get("expand_ratios", self.expand_ratios),
-            depths=changes.get("depths", self.depths),
-            resolutions=changes.get("resolutions", self.resolutions),
-        )
+        asked = {
+            "kernel_sizes": kernel_sizes,
+            "expand_ratios": expand_ratios,
+            "depths": depths,
+            "resolutions": resolutions,
+        }
+        return self.restrict_choices({k: v for k, v in asked.items() if v is not None})
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -352,15 +339,28 @@ class MBv3Space(GenomeSpace[MBv3Arch]):
             result.append(MBv3Arch(row[0], stages))
         return result
 
-    def macs_population(self, population: Population) -> np.ndarray:
-        from onceforall.efficiency.flops import mbv3_cost_model
+    # --- slot tables (arch/slot_table.py): one term per block slot --------------------------------
 
-        return mbv3_cost_model(self.layout).macs(self, np.asarray(population))
+    @property
+    def slot_table_shape(self) -> tuple[int, ...]:
+        """(slots, kernel sizes, expand ratios)."""
+        return (self.layout.num_slots, len(self.kernel_sizes), len(self.expand_ratios))
+
+    def slot_index(self, population: Population) -> SlotIndex:
+        population = check_population(self, population).astype(np.int64)
+        _, k_cols, e_cols = self.columns()
+        active = self.active_slots(population)
+        k_index = choice_index(population[:, k_cols], self.kernel_sizes, active, "kernel_size")
+        e_index = choice_index(population[:, e_cols], self.expand_ratios, active, "expand_ratio")
+        slots, kernels, expands = self.slot_table_shape
+        entries = (np.arange(slots)[None, :] * kernels + k_index) * expands + e_index
+        return SlotIndex(entries, active)
+
+    def macs_population(self, population: Population) -> np.ndarray:
+        return mbv3_costs(self, population, 0)
 
     def params_population(self, population: Population) -> np.ndarray:
-        from onceforall.efficiency.flops import mbv3_cost_model
-
-        return mbv3_cost_model(self.layout).params(self, np.asarray(population))
+        return mbv3_costs(self, population, 1)
 
 
 def _short(values: tuple[int, ...]) -> str:

@@ -14,9 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from onceforall.arch.genome import GeneGroup, Genome, GenomeSpace
+from onceforall.arch.genome import GeneGroup, Genome, GenomeSpace, check_population, choice_index
 from onceforall.arch.resnet import ResNetArch, ResNetStage, ResNetStem
+from onceforall.arch.resnet_costs import resnet_costs
 from onceforall.arch.resnet_layout import ResNetLayout
+from onceforall.arch.resnet_reference import resnet_from_reference_dict, resnet_to_reference_dict
+from onceforall.arch.slot_table import SlotIndex
 from onceforall.arch.space import Population, choice_tuple
 from onceforall.errors import ArchError
 
@@ -138,30 +141,14 @@ class ResNetSpace(GenomeSpace[ResNetArch]):
         resolutions: Sequence[int] | None = None,
     ) -> ResNetSpace:
         """A sub-space with fewer choices; ArchError if a choice is not in this space."""
-        changes: dict[str, tuple[Any, ...]] = {}
-        for name, values in (
-            ("extra_blocks", extra_blocks),
-            ("expand_ratios", expand_ratios),
-            ("width_multipliers", width_multipliers),
-            ("stem_depths", stem_depths),
-            ("resolutions", resolutions),
-        ):
-            if values is None:
-                continue
-            chosen = tuple(sorted(set(values)))
-            allowed = getattr(self, name)
-            extra = sorted(set(chosen) - set(allowed))
-            if extra or not chosen:
-                raise ArchError(f"restrict: {name} {extra or '()'} not in {allowed}")
-            changes[name] = chosen
-        return ResNetSpace(
-            self.layout,
-            extra_blocks=changes.get("extra_blocks", self.extra_blocks),
-            expand_ratios=changes.get("expand_ratios", self.expand_ratios),
-            width_multipliers=changes.get("width_multipliers", self.width_multipliers),
-            stem_depths=changes.get("stem_depths", self.stem_depths),
-            resolutions=changes.get("resolutions", self.resolutions),
-        )
+        asked = {
+            "extra_blocks": extra_blocks,
+            "expand_ratios": expand_ratios,
+            "width_multipliers": width_multipliers,
+            "stem_depths": stem_depths,
+            "resolutions": resolutions,
+        }
+        return self.restrict_choices({k: v for k, v in asked.items() if v is not None})
 
     # --- single archs --------------------------------------------------------------------------
 
@@ -256,15 +243,11 @@ class ResNetSpace(GenomeSpace[ResNetArch]):
         return arch
 
     def from_reference_dict(self, ref: dict[str, Any], resolution: int | None = None) -> ResNetArch:
-        from onceforall.arch.resnet_reference import resnet_from_reference_dict
-
         arch = resnet_from_reference_dict(ref, self.layout, resolution)
         self.validate(arch)
         return arch
 
     def to_reference_dict(self, arch: ResNetArch) -> dict[str, Any]:
-        from onceforall.arch.resnet_reference import resnet_to_reference_dict
-
         self.validate(arch, any_resolution=True)
         return resnet_to_reference_dict(arch, self.layout)
 
@@ -361,12 +344,48 @@ class ResNetSpace(GenomeSpace[ResNetArch]):
             result.append(ResNetArch(row[0], stem, stages))
         return result
 
-    def macs_population(self, population: Population) -> np.ndarray:
-        from onceforall.efficiency.resnet_flops import resnet_cost_model
+    # --- slot tables (arch/slot_table.py): the stem, one term per block slot, the classifier ------
 
-        return resnet_cost_model(self.layout).macs(self, np.asarray(population))
+    @property
+    def slot_table_shape(self) -> tuple[int, ...]:
+        """Flat: stem (mid, out, depth), blocks (slot, previous width, width, expand ratio),
+        classifier (last width); widths index the layout's multipliers."""
+        n_w, n_e = len(self.layout.width_multipliers), len(self.expand_ratios)
+        return (n_w * n_w * len(STEM_DEPTHS) + self.layout.num_slots * n_w * n_w * n_e + n_w,)
+
+    def slot_index(self, population: Population) -> SlotIndex:
+        population = check_population(self, population).astype(np.int64)
+        n = len(population)
+        everywhere = np.ones((n, 1), dtype=bool)
+        widths = scaled(self.layout.width_multipliers)
+
+        def index(name: str, choices: tuple[int, ...], active: np.ndarray) -> np.ndarray:
+            return choice_index(population[:, self.column(name)], choices, active, name)
+
+        mid = index("stem_mid_width", widths, everywhere)[:, 0]
+        out = index("stem_width", widths, everywhere)[:, 0]
+        depth = choice_index(
+            population[:, self.column("stem_depth")], STEM_DEPTHS, everywhere, "stem"
+        )
+        stage_w = index("width", widths, np.ones((n, self.num_stages), dtype=bool))
+        active = self.active_slots(population)
+        ratios = index("expand_ratio", scaled(self.expand_ratios), active)
+        # each slot's own width is its stage's; the first slot of a stage reads the previous
+        # stage's width (the stem's for stage 0), later slots their own stage's
+        own = stage_w[:, self.slot_stage]
+        previous = np.concatenate([out[:, None], stage_w], axis=1)[:, self.slot_stage]
+        prev = np.where(self.slot_position[None, :] == 0, previous, own)
+        n_w, n_e = len(widths), len(self.expand_ratios)
+        stem = (mid * n_w + out) * len(STEM_DEPTHS) + depth[:, 0]
+        blocks_start = n_w * n_w * len(STEM_DEPTHS)
+        slots = np.arange(self.layout.num_slots)[None, :]
+        blocks = blocks_start + ((slots * n_w + prev) * n_w + own) * n_e + ratios
+        head = blocks_start + self.layout.num_slots * n_w * n_w * n_e + stage_w[:, -1]
+        entries = np.concatenate([stem[:, None], blocks, head[:, None]], axis=1)
+        return SlotIndex(entries, np.concatenate([everywhere, active, everywhere], axis=1))
+
+    def macs_population(self, population: Population) -> np.ndarray:
+        return resnet_costs(self, population, 0)
 
     def params_population(self, population: Population) -> np.ndarray:
-        from onceforall.efficiency.resnet_flops import resnet_cost_model
-
-        return resnet_cost_model(self.layout).params(self, np.asarray(population))
+        return resnet_costs(self, population, 1)

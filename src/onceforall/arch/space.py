@@ -7,15 +7,19 @@ sampling, mutation and crossover are written once and search never has to touch 
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from onceforall.arch.slot_table import SlotIndex
 from onceforall.errors import ArchError
 
 ArchT = TypeVar("ArchT")
+
+SpaceT = TypeVar("SpaceT", bound="Space[Any]")
 
 Population = np.ndarray  # int32 matrix, shape (n, space.population_width)
 
@@ -24,6 +28,7 @@ class Space(ABC, Generic[ArchT]):
     """A search space whose points are immutable `ArchT` values."""
 
     resolutions: tuple[int, ...]  # input resolutions of the space (every family has them)
+    layout: Any  # what the choices apply to: the fixed rows of the network (a frozen value)
 
     # --- population form (implemented per family) ---------------------------------------------
 
@@ -61,6 +66,19 @@ class Space(ABC, Generic[ArchT]):
     @abstractmethod
     def contains_population(self, population: Population) -> np.ndarray:
         """Boolean mask: which rows are canonical points of this space."""
+
+    @abstractmethod
+    def active_slots(self, population: Population) -> np.ndarray:
+        """Boolean (rows, slots): which block slots run."""
+
+    @property
+    @abstractmethod
+    def slot_table_shape(self) -> tuple[int, ...]:
+        """Shape of the `values` of this space's slot tables (arch/slot_table.py)."""
+
+    @abstractmethod
+    def slot_index(self, population: Population) -> SlotIndex:
+        """Which slot-table entry each term of each row reads; ArchError for a bad row."""
 
     @abstractmethod
     def macs_population(self, population: Population) -> np.ndarray:
@@ -115,10 +133,21 @@ class Space(ABC, Generic[ArchT]):
     def with_resolutions(self, resolutions: Iterable[int]) -> Space[ArchT]:
         """The same space with other input resolutions (any positive sizes: the networks are
         fully convolutional), e.g. to train an ImageNet layout on 32 px images."""
-        import dataclasses
-
         chosen = choice_tuple(list(resolutions), "resolutions")
         return dataclasses.replace(self, resolutions=chosen)  # type: ignore[type-var]
+
+    def restrict_choices(self: SpaceT, choices: Mapping[str, Iterable[Any]]) -> SpaceT:
+        """A sub-space with fewer of the named choices (fields of the space, e.g.
+        expand_ratios); ArchError if a choice is not in this space."""
+        changes: dict[str, tuple[Any, ...]] = {}
+        for name, values in choices.items():
+            allowed = getattr(self, name)
+            chosen = tuple(sorted({_like(value, allowed[0]) for value in values}))
+            extra = sorted(set(chosen) - set(allowed))
+            if extra or not chosen:
+                raise ArchError(f"restrict: {name} {extra or '()'} not in {allowed}")
+            changes[name] = chosen
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
     def sample(self, rng: np.random.Generator) -> ArchT:
         return self.from_population(self.sample_population(1, rng))[0]
@@ -160,6 +189,16 @@ class Space(ABC, Generic[ArchT]):
     def params(self, arch: ArchT) -> int:
         self.validate(arch, any_resolution=True)
         return int(self.params_population(self.to_population([arch]))[0])
+
+
+def _like(value: Any, example: Any) -> Any:
+    """`value` as the type of the space's choices when that keeps it equal (5.0 -> 5 for integer
+    choices, 1 -> 1.0 for ratios), else unchanged (and so not a choice)."""
+    try:
+        converted = type(example)(value)
+    except (TypeError, ValueError):
+        return value
+    return converted if converted == value else value
 
 
 def unique_rows(population: Population) -> Population:

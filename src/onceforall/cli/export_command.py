@@ -64,7 +64,7 @@ def register(subparsers: Any) -> None:
         "--predictor", type=Path, help="accuracy predictor (default: RUN/predictor/predictor.pt)"
     )
     parser.add_argument(
-        "--latency-table", type=Path, help="latency table (default: RUN/latency/table.json)"
+        "--latency-table", type=Path, help="latency table (default: the one in RUN/latency)"
     )
     parser.add_argument("--json", action="store_true", help="print the card as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

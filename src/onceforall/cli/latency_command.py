@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from onceforall.arch.mbv3 import MBv3Space
 from onceforall.cli.arch_command import read_arch
 from onceforall.cli.output import print_json, print_table
 from onceforall.efficiency.latency import load_latency_table
@@ -36,7 +35,7 @@ def register(subparsers: Any) -> None:
     build.add_argument("--batch-size", type=int, default=1)
     build.add_argument("--resolutions", type=int, nargs="+", help="default: all of the space")
     build.add_argument("--kernel-sizes", type=int, nargs="+", help="restrict the space")
-    build.add_argument("--expand-ratios", type=int, nargs="+", help="restrict the space")
+    build.add_argument("--expand-ratios", type=float, nargs="+", help="restrict the space")
     build.add_argument("--num-classes", type=int, default=None)
     build.add_argument("--warmup", type=int, default=10, help="untimed calls per operator")
     build.add_argument("--repetitions", type=int, default=50, help="timed calls per operator")
@@ -161,10 +160,6 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     space = supernet_space(args.supernet, args.num_classes)
-    if not isinstance(space, MBv3Space):
-        raise LatencyTableError(
-            f"latency tables cover MobileNet-style supernets, not {args.supernet}"
-        )
     model = load_latency_table(args.table, space)
     archs = [read_arch(model.space, text) for text in args.archs]
     if args.sample > 0:

@@ -138,10 +138,10 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    from onceforall.models.registry import supernet_space
     from onceforall.predict.accuracy import load_predictor
-    from onceforall.predict.workflows import mbv3_space
 
-    space = mbv3_space(args.supernet)
+    space = supernet_space(args.supernet)
     predictor = load_predictor(args.predictor)
     predictor.check_space(space, args.supernet)
     archs = [read_arch(space, text) for text in args.archs]

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from onceforall.cli.output import print_table
 from onceforall.errors import SearchError
+from onceforall.run.layout import run_inputs
 from onceforall.search.configs import EvolutionConfig, ParetoConfig
 from onceforall.search.constraints import METRICS, Budget, budgets_from_lists
-from onceforall.search.run_inputs import run_inputs
 
 if TYPE_CHECKING:
     from onceforall.search.run import SearchRequest

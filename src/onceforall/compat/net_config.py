@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from onceforall.arch.channels import make_divisible
-from onceforall.arch.mbv3 import MBv3Arch, MBv3Block, MBv3Space
+from onceforall.arch.mbv3 import MBv3Arch, MBv3Block
 from onceforall.arch.mbv3_layout import MBv3Layout
 from onceforall.errors import ArchError
 
@@ -130,6 +130,7 @@ def arch_from_net_config(config: dict[str, Any], image_size: int) -> ImportedArc
     Blocks whose layer is a ZeroLayer (identity) are dropped first, so the original ProxylessNAS
     configs import as the shallower stages they compute.
     """
+    from onceforall.families.registry import family_of
     from onceforall.models.registry import list_supernets, supernet_space
 
     kind = config.get("name") if isinstance(config, dict) else None
@@ -144,7 +145,7 @@ def arch_from_net_config(config: dict[str, Any], image_size: int) -> ImportedArc
     reasons = []
     for name in list_supernets():
         space = supernet_space(name, num_classes)
-        if not isinstance(space, MBv3Space):
+        if not family_of(space).imports_net_config:
             continue
         layout = space.layout
         try:

@@ -14,13 +14,13 @@ import contextlib
 import hashlib
 import platform
 import time
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from onceforall.arch.mbv3 import MBv3Space
 from onceforall.data import AugmentConfig, ImageSource, eval_loader
 from onceforall.deploy.calibration import (
     calibrated_copy,
@@ -43,7 +43,7 @@ from onceforall.deploy.staging import check_output_dir, staged_directory
 from onceforall.deploy.subnet_source import SubnetSource, open_source
 from onceforall.deploy.verify import verify_files
 from onceforall.efficiency.latency_measure import torch_threads
-from onceforall.errors import PredictorError
+from onceforall.run.layout import run_latency_table, run_predictor
 
 
 def verification_images(source: ImageSource, resolution: int, count: int) -> torch.Tensor:
@@ -86,18 +86,13 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-# Looked for in a run directory when not given: where `ofa predictor fit RUN/predictor/dataset.jsonl
-# --out RUN/predictor` and `ofa latency build NAME --out RUN/latency/table.json` write.
-RUN_PREDICTOR = Path("predictor") / "predictor.pt"
-RUN_LATENCY_TABLE = Path("latency") / "table.json"
-
-
-def in_run(given: Path | None, source: SubnetSource, relative: Path) -> Path | None:
-    """`given`, else the run directory's file at `relative` when there is one."""
+def in_run(
+    given: Path | None, source: SubnetSource, find: Callable[[Path], Path | None]
+) -> Path | None:
+    """`given`, else what `find` finds in the run directory (run/layout.py), as search does."""
     if given is not None or source.run_directory is None:
         return given
-    found = source.run_directory / relative
-    return found if found.is_file() else None
+    return find(source.run_directory)
 
 
 def predicted_accuracy(path: Path | None, source: SubnetSource, arch: Any) -> float | None:
@@ -106,8 +101,6 @@ def predicted_accuracy(path: Path | None, source: SubnetSource, arch: Any) -> fl
     from onceforall.predict.accuracy import load_predictor
 
     space = source.supernet.space
-    if not isinstance(space, MBv3Space):
-        raise PredictorError(f"accuracy predictors cover MobileNet-style spaces, not {space}")
     predictor = load_predictor(path)
     predictor.check_space(space, source.supernet.name)
     return predictor.predict(space, arch)
@@ -118,7 +111,7 @@ def predicted_latency(path: Path | None, source: SubnetSource, arch: Any) -> flo
         return None
     from onceforall.efficiency.latency import load_latency_table
 
-    return load_latency_table(path, source.supernet.space).predict(arch)  # type: ignore[arg-type]
+    return load_latency_table(path, source.supernet.space).predict(arch)
 
 
 def export_subnet(request: ExportRequest) -> ModelCard:
@@ -140,8 +133,8 @@ def _export(request: ExportRequest, source: SubnetSource, stage: Path, threads: 
     arch = source.resolve_arch(request.arch)
     resolution = int(arch.resolution)
     # Predictions first: a bad predictor or table fails before the slow steps.
-    predictor = in_run(request.predictor, source, RUN_PREDICTOR)
-    latency_table = in_run(request.latency_table, source, RUN_LATENCY_TABLE)
+    predictor = in_run(request.predictor, source, run_predictor)
+    latency_table = in_run(request.latency_table, source, run_latency_table)
     predicted = predicted_accuracy(predictor, source, arch)
     predicted_ms = predicted_latency(latency_table, source, arch)
     calibration = run_evaluator(config, data, data.holdout, channels_last=False)

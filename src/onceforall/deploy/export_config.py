@@ -56,8 +56,8 @@ class ExportRequest:
     verify_images: int = 64  # held-out images in the verification batch
     latency_batch_sizes: tuple[int, ...] = (1, 8)
     measure: MeasureSettings = field(default_factory=default_measure_settings)
-    # For the card's predicted accuracy / latency; None: RUN/predictor/predictor.pt and
-    # RUN/latency/table.json when the source is a run directory holding them (export.py).
+    # For the card's predicted accuracy / latency; None: the run directory's predictor and
+    # latency table when the source is a run directory holding them (run/layout.py).
     predictor: Path | None = None
     latency_table: Path | None = None
     command: str = ""  # the command line, recorded in the model card

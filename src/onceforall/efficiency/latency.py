@@ -12,22 +12,25 @@ Building and validating tables: latency_build.py and latency_validate.py (`ofa l
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from onceforall.arch.mbv3 import MBv3Space
-from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel, ResolutionLatency
+from onceforall.arch.slot_table import ResolutionTable
+from onceforall.arch.space import Space
+from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel
 from onceforall.efficiency.latency_table import read_table, table_model
 from onceforall.efficiency.reference import load_reference_tables
 from onceforall.errors import LatencyTableError
+from onceforall.families.registry import family_of
 
 __all__ = [
     "LatencyCorrection",
     "LatencyModel",
-    "ResolutionLatency",
+    "ResolutionTable",
     "load_latency_table",
 ]
 
 
-def load_latency_table(path: Path, space: MBv3Space) -> LatencyModel:
+def load_latency_table(path: Path, space: Space[Any]) -> LatencyModel:
     """A latency model for sub-networks of `space`.
 
     `path`: a table measured by `ofa latency build` (.json), a reference YAML table (.yaml), or a
@@ -35,14 +38,15 @@ def load_latency_table(path: Path, space: MBv3Space) -> LatencyModel:
     LatencyTableError when the file is missing or malformed, or was measured for another layout.
     """
     path = Path(path)
-    if not isinstance(space, MBv3Space):
-        raise LatencyTableError(
-            f"latency tables cover MobileNet-style spaces (MBv3Space), not {type(space).__name__}"
-        )
     if path.suffix == ".json":
         return table_model(path, read_table(path), space)
     if path.is_dir() or path.suffix in (".yaml", ".yml"):
-        return load_reference_tables(path, space)
+        if not family_of(space).reads_reference_latency_tables:
+            raise LatencyTableError(
+                f"{path}: the reference's YAML latency tables cover OFA-MobileNetV3 spaces; "
+                f"build a table for this space with `ofa latency build` (.json)"
+            )
+        return load_reference_tables(path, space)  # type: ignore[arg-type]
     if not path.exists():
         raise LatencyTableError(f"no such latency table: {path}")
     raise LatencyTableError(

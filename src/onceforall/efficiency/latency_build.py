@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from onceforall.arch.mbv3 import MBv3Space
+from onceforall.arch.space import Space
 from onceforall.efficiency.latency_measure import (
     MeasureSettings,
     backend_versions,
@@ -24,8 +24,6 @@ from onceforall.efficiency.latency_measure import (
     make_runner,
     time_runners,
 )
-from onceforall.efficiency.latency_modules import operator_module
-from onceforall.efficiency.latency_ops import Operator, mbv3_operator_grid, operator_key
 from onceforall.efficiency.latency_table import (
     STATISTICS,
     LatencyTable,
@@ -36,6 +34,8 @@ from onceforall.efficiency.latency_table import (
     save_table,
 )
 from onceforall.errors import LatencyTableError
+from onceforall.families.operators import Operator, operator_key
+from onceforall.families.registry import family_of
 from onceforall.models.registry import supernet_space
 
 
@@ -49,7 +49,7 @@ class BuildConfig:
     num_classes: int | None = None
     resolutions: tuple[int, ...] | None = None
     kernel_sizes: tuple[int, ...] | None = None
-    expand_ratios: tuple[int, ...] | None = None
+    expand_ratios: tuple[float, ...] | None = None
     statistic: str = "min"  # what predictions use: each operator's "min" or "median" time
     chunk_size: int = 256  # operators timed together (interleaved), then saved
     progress: bool = True
@@ -65,25 +65,28 @@ class BuildResult:
     seconds: float
 
 
-def build_space(config: BuildConfig) -> MBv3Space:
+def build_space(config: BuildConfig) -> Space[Any]:
     space = supernet_space(config.supernet, config.num_classes)
-    if not isinstance(space, MBv3Space):
+    family = family_of(space)
+    asked = {"kernel_sizes": config.kernel_sizes, "expand_ratios": config.expand_ratios}
+    choices = {name: values for name, values in asked.items() if values is not None}
+    unknown = sorted(set(choices) - set(family.latency_choices))
+    if unknown:
         raise LatencyTableError(
-            f"latency tables cover MobileNet-style supernets; {config.supernet} is not one"
+            f"{config.supernet} has no {', '.join(unknown)} choice; its latency choices are "
+            f"{', '.join(family.latency_choices)}"
         )
-    return space.restrict(
-        kernel_sizes=config.kernel_sizes,
-        expand_ratios=config.expand_ratios,
-        resolutions=config.resolutions,
-    )
+    if config.resolutions is not None:
+        choices["resolutions"] = config.resolutions
+    return space.restrict_choices(choices)
 
 
-def space_operators(space: MBv3Space) -> list[Operator]:
+def space_operators(space: Space[Any]) -> list[Operator]:
     """Every distinct operator of the space over all its resolutions, in network order."""
+    family = family_of(space)
     seen: dict[Operator, None] = {}
     for resolution in space.resolutions:
-        grid = mbv3_operator_grid(space.layout, resolution, space.kernel_sizes, space.expand_ratios)
-        seen.update(dict.fromkeys(grid.operators()))
+        seen.update(dict.fromkeys(family.operator_grid(space, resolution).operators()))
     return list(seen)
 
 
@@ -91,14 +94,13 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def table_metadata(config: BuildConfig, space: MBv3Space) -> dict[str, Any]:
+def table_metadata(config: BuildConfig, space: Space[Any]) -> dict[str, Any]:
     settings = config.settings
     return {
         "supernet": config.supernet,
-        "num_classes": space.layout.head.num_classes,
-        "layout_digest": layout_digest(space.layout),
-        "kernel_sizes": list(space.kernel_sizes),
-        "expand_ratios": list(space.expand_ratios),
+        "num_classes": space.describe()["num_classes"],
+        "layout_digest": layout_digest(space),
+        **family_of(space).latency_choice_values(space),
         "resolutions": list(space.resolutions),
         "backend": settings.backend,
         "threads": settings.threads,
@@ -115,9 +117,11 @@ def table_metadata(config: BuildConfig, space: MBv3Space) -> dict[str, Any]:
     }
 
 
-def _merged_metadata(existing: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+def _merged_metadata(
+    existing: dict[str, Any], wanted: dict[str, Any], choices: tuple[str, ...]
+) -> dict[str, Any]:
     merged = dict(wanted, created=existing.get("created", wanted["created"]))
-    for name in ("kernel_sizes", "expand_ratios", "resolutions"):
+    for name in (*choices, "resolutions"):
         merged[name] = sorted(set(existing.get(name, ())) | set(wanted[name]))
     return merged
 
@@ -135,7 +139,9 @@ def build_latency_table(config: BuildConfig) -> BuildResult:
     if config.out.exists():
         existing = read_table(config.out)
         check_same_measurement(config.out, existing.metadata, metadata)
-        metadata = _merged_metadata(dict(existing.metadata), metadata)
+        metadata = _merged_metadata(
+            dict(existing.metadata), metadata, family_of(space).latency_choices
+        )
         entries.update(existing.entries)
     operators = space_operators(space)
     rng = np.random.default_rng([config.settings.seed, 0])
@@ -159,7 +165,7 @@ def build_latency_table(config: BuildConfig) -> BuildResult:
             chunk = todo[start : start + config.chunk_size]
             runners = []
             for offset, op in enumerate(chunk):
-                module, shape = operator_module(op, space.layout)
+                module, shape = family_of(space).operator_torch_module(op, space.layout)
                 seed = config.settings.seed * 1_000_003 + start + offset
                 runners.append(make_runner(module, shape, config.settings, seed))
                 progress.update(1)

@@ -1,9 +1,9 @@
 """Latency prediction from per-operator latencies, vectorized over population matrices.
 
-latency(arch) = fixed(resolution) + sum over the active block slots of slot(resolution, k, e),
+latency(arch) = fixed(resolution) + sum over the parts that run of their operator's time,
 optionally corrected by a linear map fitted on end-to-end measurements (`LatencyCorrection`). As
-for MACs (efficiency/flops.py), the per-slot values of one resolution form a (slots, kernels,
-expands) table, and a population is a gather and a masked sum: no Python loop over networks.
+for MACs (arch/slot_table.py), the values of one resolution form the space's slot table, and a
+population is a gather and a masked sum: no Python loop over networks.
 """
 
 from __future__ import annotations
@@ -14,18 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from onceforall.arch.genome import check_population, choice_index
-from onceforall.arch.mbv3 import MBv3Arch, MBv3Space
+from onceforall.arch.slot_table import ResolutionTable, table_sums
+from onceforall.arch.space import Space
 from onceforall.errors import LatencyTableError
-
-
-@dataclass(frozen=True, eq=False)
-class ResolutionLatency:
-    """Milliseconds at one resolution: the fixed part and one value per (slot, kernel, expand)."""
-
-    resolution: int
-    fixed_ms: float
-    slot_ms: np.ndarray  # float64, (slots, len(kernel_sizes), len(expand_ratios))
 
 
 @dataclass(frozen=True)
@@ -67,23 +58,19 @@ class LatencyModel:
     or search); predicting a row at another resolution raises LatencyTableError listing them.
     """
 
-    space: MBv3Space
-    tables: Mapping[int, ResolutionLatency]
+    space: Space[Any]
+    tables: Mapping[int, ResolutionTable]  # milliseconds, float64 values
     source: str
     correction: LatencyCorrection | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        shape = (
-            self.space.layout.num_slots,
-            len(self.space.kernel_sizes),
-            len(self.space.expand_ratios),
-        )
+        shape = self.space.slot_table_shape
         for resolution, table in self.tables.items():
-            if table.slot_ms.shape != shape:
+            if table.values.shape != shape:
                 raise LatencyTableError(
                     f"{self.source}: the table at resolution {resolution} has shape "
-                    f"{table.slot_ms.shape}, the space needs {shape}"
+                    f"{table.values.shape}, the space needs {shape}"
                 )
 
     @property
@@ -98,30 +85,22 @@ class LatencyModel:
 
     def predict_population(self, population: np.ndarray) -> np.ndarray:
         """Float64 milliseconds, one per row of the space's population matrix."""
-        space = self.space
-        population = check_population(space, population).astype(np.int64)
-        _, k_cols, e_cols = space.columns()
-        active = space.active_slots(population)
-        choices = (
-            choice_index(population[:, k_cols], space.kernel_sizes, active, "kernel_size"),
-            choice_index(population[:, e_cols], space.expand_ratios, active, "expand_ratio"),
-        )
-        slots = np.arange(space.layout.num_slots)[None, :]
-        total = np.zeros(len(population), dtype=np.float64)
-        for resolution in np.unique(population[:, 0]).tolist():
-            table = self.tables.get(int(resolution))
+        index = self.space.slot_index(population)
+
+        def table_at(resolution: int) -> ResolutionTable:
+            table = self.tables.get(resolution)
             if table is None:
                 raise LatencyTableError(
                     f"no latency table for resolution {resolution}; {self.source} has "
                     f"{', '.join(str(r) for r in self.resolutions)}"
                 )
-            rows = population[:, 0] == resolution
-            gathered = table.slot_ms[slots, choices[0][rows], choices[1][rows]]
-            total[rows] = table.fixed_ms + np.where(active[rows], gathered, 0.0).sum(axis=1)
+            return table
+
+        total = table_sums(index, np.asarray(population)[:, 0], table_at, np.float64)
         if self.correction is not None:
-            total = self.correction.apply(total, active.sum(axis=1))
+            total = self.correction.apply(total, self.space.active_slots(population).sum(axis=1))
         return total
 
-    def predict(self, arch: MBv3Arch) -> float:
+    def predict(self, arch: Any) -> float:
         self.space.validate(arch, any_resolution=True)
         return float(self.predict_population(self.space.to_population([arch]))[0])

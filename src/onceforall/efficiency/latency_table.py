@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from onceforall.arch.mbv3 import MBv3Space
-from onceforall.arch.mbv3_layout import MBv3Layout
+from onceforall.arch.space import Space
 from onceforall.atomic_files import atomic_write_json
-from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel, ResolutionLatency
-from onceforall.efficiency.latency_ops import mbv3_operator_grid, operator_key
+from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel, ResolutionTable
 from onceforall.errors import LatencyTableError
+from onceforall.families.operators import operator_key
+from onceforall.families.registry import family_of
 
 FORMAT = "onceforall-latency-table"
 VERSION = 1
@@ -99,9 +99,9 @@ class LatencyTable:
         }
 
 
-def layout_digest(layout: MBv3Layout) -> str:
-    """A short fingerprint of everything that shapes the operators (frozen dataclass repr)."""
-    return hashlib.sha256(repr(layout).encode()).hexdigest()[:16]
+def layout_digest(space: Space[Any]) -> str:
+    """A short fingerprint of everything that shapes the operators (the layout's frozen repr)."""
+    return hashlib.sha256(repr(space.layout).encode()).hexdigest()[:16]
 
 
 def save_table(path: Path, table: LatencyTable) -> None:
@@ -162,7 +162,7 @@ def table_statistic(table: LatencyTable, statistic: str | None = None) -> str:
 
 
 def table_model(
-    path: Path, table: LatencyTable, space: MBv3Space, statistic: str | None = None
+    path: Path, table: LatencyTable, space: Space[Any], statistic: str | None = None
 ) -> LatencyModel:
     """A LatencyModel for `space` from a table measured for the same layout.
 
@@ -171,12 +171,13 @@ def table_model(
     """
     metadata = table.metadata
     chosen = table_statistic(table, statistic)
-    if metadata["layout_digest"] != layout_digest(space.layout):
+    family = family_of(space)
+    if metadata["layout_digest"] != layout_digest(space):
         raise LatencyTableError(
             f"{path} was measured for supernet {metadata['supernet']!r} with "
             f"{metadata['num_classes']} classes; the asked space has another layout"
         )
-    for name in ("kernel_sizes", "expand_ratios"):
+    for name in family.latency_choices:
         extra = sorted(set(getattr(space, name)) - set(metadata.get(name, ())))
         if extra:
             raise LatencyTableError(
@@ -187,10 +188,10 @@ def table_model(
         key: timing.min_ms if chosen == "min" else timing.median_ms
         for key, timing in table.entries.items()
     }
-    tables: dict[int, ResolutionLatency] = {}
+    tables: dict[int, ResolutionTable] = {}
     incomplete: list[str] = []
     for resolution in sorted(set(metadata.get("resolutions", ())) & set(space.resolutions)):
-        grid = mbv3_operator_grid(space.layout, resolution, space.kernel_sizes, space.expand_ratios)
+        grid = family.operator_grid(space, resolution)
         keys = {op: operator_key(op) for op in grid.operators()}
         absent = [key for key in keys.values() if key not in values]
         if absent:
@@ -198,7 +199,7 @@ def table_model(
             continue
         value_of = {op: values[key] for op, key in keys.items()}
         fixed_ms = float(sum(value_of[op] for op in grid.fixed))
-        tables[resolution] = ResolutionLatency(resolution, fixed_ms, grid.slot_values(value_of))
+        tables[resolution] = ResolutionTable(resolution, fixed_ms, grid.slot_values(value_of))
     if not tables:
         detail = (
             f"not measured: {'; '.join(incomplete)}; resume with `ofa latency build`"
@@ -207,6 +208,6 @@ def table_model(
             f"{list(space.resolutions)}"
         )
         raise LatencyTableError(f"{path} cannot predict for this space: {detail}")
-    covered = space.restrict(resolutions=sorted(tables))
+    covered = space.restrict_choices({"resolutions": sorted(tables)})
     correction = table.correction if chosen == table_statistic(table) else None
     return LatencyModel(covered, tables, str(path), correction, dict(metadata, statistic=chosen))

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from onceforall.arch.mbv3 import MBv3Arch, MBv3Space
 from onceforall.atomic_files import atomic_write_json
 from onceforall.efficiency.latency_measure import (
     MeasureSettings,
@@ -47,6 +46,7 @@ from onceforall.efficiency.latency_table import (
     table_statistic,
 )
 from onceforall.errors import LatencyTableError
+from onceforall.families.registry import family_of
 from onceforall.models.registry import create_supernet, supernet_space
 from onceforall.models.supernet import Supernet
 
@@ -100,13 +100,11 @@ def table_space_model(
     """The table's model over its own supernet's space (restricted to the measured choices)."""
     metadata = table.metadata
     space = supernet_space(metadata["supernet"], int(metadata["num_classes"]))
-    if not isinstance(space, MBv3Space):
-        raise LatencyTableError(f"{path}: {metadata['supernet']} is not a MobileNet-style space")
-    space = space.restrict(
-        kernel_sizes=metadata["kernel_sizes"],
-        expand_ratios=metadata["expand_ratios"],
-        resolutions=metadata["resolutions"],
-    )
+    names = (*family_of(space).latency_choices, "resolutions")
+    missing = [name for name in names if name not in metadata]
+    if missing:
+        raise LatencyTableError(f"{path}: metadata lacks {', '.join(missing)}")
+    space = space.restrict_choices({name: metadata[name] for name in names})
     return table_model(path, table, space, statistic)
 
 
@@ -130,8 +128,8 @@ def _rounds_done(count: int, done_after: list[int]) -> int:
 
 
 def measure_networks(
-    archs: list[MBv3Arch],
-    supernet_factory: Callable[[], Supernet[MBv3Arch]],
+    archs: list[Any],
+    supernet_factory: Callable[[], Supernet[Any]],
     settings: MeasureSettings,
     samples: dict[str, list[int]],
     save: Callable[[], None],
@@ -144,7 +142,7 @@ def measure_networks(
     sizes = round_sizes(settings)
     done_after = np.cumsum([0, *sizes]).tolist()
     done = {str(a): _rounds_done(len(samples.get(str(a), [])), done_after) for a in archs}
-    supernet: Supernet[MBv3Arch] | None = None
+    supernet: Supernet[Any] | None = None
     rounds_timed = 0
     rng = np.random.default_rng([settings.seed, 2, sum(done.values())])
     # One step per network prepared (export) and per network timed in each round.

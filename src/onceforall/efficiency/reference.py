@@ -27,9 +27,9 @@ import numpy as np
 import yaml
 
 from onceforall.arch.mbv3 import MBv3Space
-from onceforall.efficiency.latency_model import LatencyModel, ResolutionLatency
-from onceforall.efficiency.latency_ops import BlockOp, HeadOp, StemOp, mbv3_operator_grid
+from onceforall.efficiency.latency_model import LatencyModel, ResolutionTable
 from onceforall.errors import LatencyTableError
+from onceforall.families.mbv3_operators import BlockOp, HeadOp, StemOp, mbv3_operator_grid
 
 Dialect = Literal["mbv3", "proxyless"]
 
@@ -116,7 +116,7 @@ def head_keys(op: HeadOp) -> list[str]:
 
 def _resolution_latency(
     space: MBv3Space, resolution: int, means: Mapping[str, float], path: Path
-) -> ResolutionLatency:
+) -> ResolutionTable:
     grid = mbv3_operator_grid(space.layout, resolution, space.kernel_sizes, space.expand_ratios)
     dialect = table_dialect(means)
     missing: list[str] = []
@@ -150,7 +150,7 @@ def _resolution_latency(
             f"{path} does not cover this space at {resolution} px: {len(distinct)} operators "
             f"missing, e.g. {distinct[0]} (the table was measured for another layout or choices)"
         )
-    return ResolutionLatency(resolution, fixed_ms, slot_ms)
+    return ResolutionTable(resolution, fixed_ms, slot_ms)
 
 
 def reference_table_files(path: Path) -> list[Path]:

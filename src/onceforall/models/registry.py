@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from onceforall.errors import OnceForAllError, UnknownSupernetError
 
 if TYPE_CHECKING:
-    from onceforall.arch.space import Space
+    from onceforall.arch.genome import GenomeSpace
     from onceforall.models.supernet import Supernet
 
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class SupernetEntry:
     name: str
     description: str
-    make_space: Callable[[int], Space[Any]]
+    make_space: Callable[[int], GenomeSpace[Any]]
     make_supernet: Callable[..., Supernet[Any]]
     default_num_classes: int = 1000
 
@@ -32,7 +32,7 @@ _REGISTRY: dict[str, SupernetEntry] = {}
 def register_supernet(
     name: str,
     description: str,
-    make_space: Callable[[int], Space[Any]],
+    make_space: Callable[[int], GenomeSpace[Any]],
     make_supernet: Callable[..., Supernet[Any]],
     default_num_classes: int = 1000,
 ) -> None:
@@ -89,7 +89,7 @@ def _classes(entry: SupernetEntry, num_classes: int | None) -> int:
     return classes
 
 
-def supernet_space(name: str, num_classes: int | None = None) -> Space[Any]:
+def supernet_space(name: str, num_classes: int | None = None) -> GenomeSpace[Any]:
     """The space of a registered supernet, without building its weights."""
     entry = supernet_entry(name)
     return entry.make_space(_classes(entry, num_classes))

@@ -38,7 +38,7 @@ class ResNet(nn.Module):
         return self.head(x)
 
 
-def _max_pool(enabled: bool) -> nn.Module:
+def max_pool(enabled: bool) -> nn.Module:
     return nn.MaxPool2d(3, 2, 1) if enabled else nn.Identity()
 
 
@@ -58,7 +58,7 @@ class OFAResNet(Supernet[ResNetArch]):
             layout.stem_stride,
             bn=layout.bn,
         )
-        self.pool = _max_pool(layout.max_pool)
+        self.pool = max_pool(layout.max_pool)
         # Typed view of the blocks per stage; `stages` registers the same modules.
         self.stage_blocks: tuple[tuple[ElasticBottleneck, ...], ...] = tuple(
             tuple(
@@ -139,7 +139,7 @@ class OFAResNet(Supernet[ResNetArch]):
             classifier = self.head.classifier
             assert isinstance(classifier, ElasticLinear)
             head = PooledClassifier(classifier.export(channels), self.head.dropout.p)
-        net = ResNet(stem, _max_pool(self.space.layout.max_pool), stages, head)
+        net = ResNet(stem, max_pool(self.space.layout.max_pool), stages, head)
         return net.train(self.training)
 
 

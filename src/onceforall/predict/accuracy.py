@@ -23,11 +23,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from onceforall.arch.mbv3 import MBv3Arch, MBv3Space
+from onceforall.arch.space import Space
 from onceforall.atomic_files import atomic_torch_save
 from onceforall.errors import PredictorError
-from onceforall.predict.features import FeatureEncoding
-from onceforall.predict.resnet_features import ResNetFeatureEncoding
+from onceforall.families.family import FeatureEncoding
+from onceforall.families.mbv3_features import FeatureEncoding as MBv3FeatureEncoding
+from onceforall.families.registry import feature_encoding_from_json
 
 FORMAT = "onceforall.accuracy_predictor"
 VERSION = 1
@@ -58,9 +59,10 @@ def build_mlp(
 
 @dataclass(frozen=True, eq=False)
 class AccuracyPredictor:
-    """Predicted top-1 accuracy (a fraction) of sub-networks of a MobileNet-style space."""
+    """Predicted top-1 accuracy (a fraction) of sub-networks of a space (of the family whose
+    feature encoding it holds)."""
 
-    encoding: FeatureEncoding | ResNetFeatureEncoding
+    encoding: FeatureEncoding
     network: nn.Sequential
     supernet: str | None = None
     info: Mapping[str, Any] = field(default_factory=dict)  # JSON-able: how it was fitted
@@ -78,7 +80,7 @@ class AccuracyPredictor:
     def hidden_sizes(self) -> tuple[int, ...]:
         return tuple(m.out_features for m in self.network if isinstance(m, nn.Linear))[:-1]
 
-    def check_space(self, space: MBv3Space, supernet: str | None = None) -> None:
+    def check_space(self, space: Space[Any], supernet: str | None = None) -> None:
         """PredictorError if `space` (or the supernet name, when both are known) does not fit."""
         if supernet is not None and self.supernet is not None and supernet != self.supernet:
             raise PredictorError(
@@ -98,11 +100,11 @@ class AccuracyPredictor:
         x = torch.addmm(layers[-1].bias, x, layers[-1].weight.t())
         return x[:, 0].numpy().astype(np.float64)
 
-    def predict_population(self, space: MBv3Space, population: np.ndarray) -> np.ndarray:
+    def predict_population(self, space: Space[Any], population: np.ndarray) -> np.ndarray:
         self.encoding.check_space(space)
         return self.predict_features(self.encoding.encode(space, population))
 
-    def predict(self, space: MBv3Space, arch: MBv3Arch) -> float:
+    def predict(self, space: Space[Any], arch: Any) -> float:
         space.validate(arch)
         return float(self.predict_population(space, space.to_population([arch]))[0])
 
@@ -154,11 +156,7 @@ def _from_payload(path: Path, payload: dict[str, Any]) -> AccuracyPredictor:
     try:
         meta = json.loads(payload["metadata"])
         obj = meta["encoding"]
-        encoding: FeatureEncoding | ResNetFeatureEncoding = (
-            ResNetFeatureEncoding.from_json(obj)
-            if isinstance(obj, dict) and "family" in obj
-            else FeatureEncoding.from_json(obj)
-        )
+        encoding = feature_encoding_from_json(obj)
         network = build_mlp(encoding.width, [int(h) for h in meta["hidden_sizes"]])
         supernet, info = meta["supernet"], meta["info"]
     except (KeyError, TypeError, ValueError) as error:
@@ -169,7 +167,7 @@ def _from_payload(path: Path, payload: dict[str, Any]) -> AccuracyPredictor:
 
 def _released(path: Path, state: dict[str, Any]) -> AccuracyPredictor:
     """The released predictor: a bare state dict of the 4-layer MLP on the 128 released inputs."""
-    encoding = FeatureEncoding.released_mbv3()
+    encoding = MBv3FeatureEncoding.released_mbv3()
     weight = state["0.weight"]
     if not isinstance(weight, torch.Tensor) or tuple(weight.shape[1:]) != (encoding.width,):
         raise PredictorError(

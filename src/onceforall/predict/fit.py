@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from onceforall.arch.mbv3 import MBv3Space
+from onceforall.arch.space import Space
 from onceforall.errors import PredictorError
+from onceforall.families.family import FeatureEncoding
+from onceforall.families.registry import family_of
 from onceforall.predict.accuracy import AccuracyPredictor, build_mlp
-from onceforall.predict.features import FeatureEncoding
 from onceforall.predict.fit_config import FitConfig
 from onceforall.predict.records import AccuracyRecords
 
@@ -53,7 +55,7 @@ def split_rows(n: int, fraction: float, seed: int, stream: int) -> tuple[np.ndar
 
 
 def fit_predictor(
-    space: MBv3Space,
+    space: Space[Any],
     records: AccuracyRecords,
     config: FitConfig = FitConfig(),
     *,
@@ -62,7 +64,7 @@ def fit_predictor(
     progress: bool = True,
 ) -> FitResult:
     """An MLP predictor for `space` fitted on `records` (the paper's encoding unless given)."""
-    encoding = FeatureEncoding.for_space(space) if encoding is None else encoding
+    encoding = family_of(space).feature_encoding(space) if encoding is None else encoding
     encoding.check_space(space)
     if len(records) < 4:
         raise PredictorError(f"need at least 4 records to fit a predictor, got {len(records)}")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from onceforall.arch.mbv3 import MBv3Space
+from onceforall.arch.space import Space
 from onceforall.errors import OnceForAllError, PredictorError
 
 
@@ -31,7 +32,7 @@ class AccuracyRecords:
         return AccuracyRecords(self.population[rows], self.accuracy[rows])
 
 
-def read_accuracy_records(path: Path, space: MBv3Space) -> AccuracyRecords:
+def read_accuracy_records(path: Path, space: Space[Any]) -> AccuracyRecords:
     """Every line of `path` as a row of `space`; PredictorError naming the line on bad input."""
     path = Path(path)
     if not path.is_file():

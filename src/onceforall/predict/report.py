@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from onceforall.arch.mbv3 import MBv3Space
+from onceforall.arch.space import Space
 from onceforall.atomic_files import atomic_write, atomic_write_json
 from onceforall.efficiency.latency_metrics import kendall_tau
 from onceforall.errors import PredictorError
@@ -51,7 +51,7 @@ def held_out_report(predicted: np.ndarray, measured: np.ndarray) -> HeldOutRepor
 
 
 def evaluate_predictor(
-    predictor: AccuracyPredictor, space: MBv3Space, records: AccuracyRecords
+    predictor: AccuracyPredictor, space: Space[Any], records: AccuracyRecords
 ) -> tuple[HeldOutReport, np.ndarray]:
     """The report on `records` and the predictions it was computed from."""
     predicted = predictor.predict_population(space, records.population)

@@ -14,8 +14,8 @@ from typing import Any
 import torch
 
 from onceforall.errors import PredictorError
+from onceforall.families.resnet_features import ResNetFeatureEncoding
 from onceforall.predict.accuracy import AccuracyPredictor, build_mlp
-from onceforall.predict.resnet_features import ResNetFeatureEncoding
 
 RELEASED_RESNET50_SUPERNET = "ofa_resnet50"
 

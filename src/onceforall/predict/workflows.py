@@ -12,7 +12,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from onceforall.arch.mbv3 import MBv3Space
 from onceforall.errors import PredictorError
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import load_predictor
@@ -22,13 +21,6 @@ from onceforall.predict.records import read_accuracy_records
 from onceforall.predict.report import evaluate_predictor, write_report
 
 PREDICTOR_FILE = "predictor.pt"
-
-
-def mbv3_space(supernet: str, num_classes: int | None = None) -> MBv3Space:
-    space = supernet_space(supernet, num_classes)
-    if not isinstance(space, MBv3Space):
-        raise PredictorError(f"accuracy predictors cover MobileNet-style supernets, not {supernet}")
-    return space
 
 
 def fit_from_dataset(
@@ -45,7 +37,7 @@ def fit_from_dataset(
     if not 0.0 < test_fraction < 1.0:
         raise PredictorError(f"test_fraction must be in (0, 1), got {test_fraction}")
     config = FitConfig() if config is None else config
-    space = mbv3_space(supernet, num_classes)
+    space = supernet_space(supernet, num_classes)
     records = read_accuracy_records(dataset, space)
     fit_rows, test_rows = split_rows(len(records), test_fraction, config.seed, 0)
     result = fit_predictor(
@@ -82,7 +74,7 @@ def report_on_dataset(
     num_classes: int | None = None,
 ) -> dict[str, Any]:
     """How a saved (or the released) predictor scores every record of `dataset`."""
-    space = mbv3_space(supernet, num_classes)
+    space = supernet_space(supernet, num_classes)
     predictor = load_predictor(predictor_path)
     predictor.check_space(space, supernet)
     records = read_accuracy_records(dataset, space)

@@ -12,11 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from onceforall.arch.mbv3 import MBv3Arch
 from onceforall.errors import SearchError
 
 METRICS = ("macs", "params", "latency_ms")
@@ -34,7 +33,7 @@ class LatencyModel(Protocol):
         """Milliseconds (float64), one per row of the space's population matrix."""
         ...
 
-    def predict(self, arch: MBv3Arch) -> float: ...
+    def predict(self, arch: Any) -> float: ...
 
 
 @dataclass(frozen=True)

@@ -1,67 +1,60 @@
 """Costs of a population (MACs, params, latency) in one gather, for the search's constraint checks.
 
-MACs, parameters and table latencies of a MobileNet-style sub-network are additive:
-cost = fixed(resolution) + sum over the active slots of slot(resolution, slot, kernel, expand).
-`population_costs` recovers those tables from the cost functions themselves by probing (one
-evaluation of a few thousand rows), stacks every metric into one array, and checks the tables
-against direct evaluation on random rows. A cost function that is not additive (a latency model
-with another structure) is detected there and evaluated directly instead, which is slower but
-exact. Probing needs no knowledge of how a cost function is built.
+Every cost the search bounds has the space's slot-table form (arch/slot_table.py): cost(row) =
+fixed(resolution) + the sum of one table entry per term of the row. `population_costs` recovers
+those tables from the cost functions themselves, whatever computes them, by probing: for every
+resolution it evaluates random rows directly and solves for the entries (least squares on the
+rows' entry indicators), stacks every metric into one table, and checks the tables against direct
+evaluation on other rows. A cost function that is not additive (a latency model with another
+structure) is detected there and evaluated directly instead, which is slower but exact. Probing
+needs no knowledge of the family or of how a cost function is built.
 
-Probing, per resolution r: `base` runs every slot at the first kernel/expand choice and every
-stage at its largest depth. Changing one slot's choice gives slot(r, s, k, e) - slot(r, s, k0, e0).
-Lowering one stage's depth from one choice to the next smaller one removes a group of slots that
-always run together; the difference is their base cost, credited to the group's first slot. Slots
-that always run fold their base cost into the fixed part, measured on the smallest-depth row; the
-fixed part is then added to the first slot (it always runs), so a population's costs are one
-gather and one sum.
+Entries that always run together (the first block slot and the fixed part) are not separately
+identifiable; the least-squares solution of smallest norm splits them, and every sum stays exact.
+Integer costs (MACs, parameters) are rounded after summing, so they stay exact integers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from onceforall.arch.mbv3 import MBv3Space
+from onceforall.arch.genome import GenomeSpace
 
 CostFunction = Callable[[np.ndarray], np.ndarray]
+
+PROBE_ROWS_PER_ENTRY = 3  # random rows per table entry and resolution: the entries are identified
 
 
 @dataclass(frozen=True, eq=False)
 class PopulationCosts:
     """Evaluates named costs of population rows; `evaluate` returns (rows, len(names)) float64."""
 
-    space: MBv3Space
+    space: GenomeSpace[Any]
     names: tuple[str, ...]
     functions: tuple[CostFunction, ...]
-    # (resolutions * slots * (nk + 1) * (ne + 1), metrics), or None; the fixed part of each
-    # resolution is added to the entries of the first slot, which always runs
+    # (resolutions * (entries + 1), metrics), or None: every resolution's slot table, the last
+    # entry of each a zero that inactive terms read; fixed parts in `fixed` (resolutions, metrics)
     table: np.ndarray | None
-    # offsets into `table`: of each resolution value, of each slot, of each (kernel, expand) pair
-    offsets: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False)
-    gene_columns: tuple[slice, slice] = field(init=False)  # kernel sizes, expand ratios
+    fixed: np.ndarray | None
+    integer: np.ndarray  # (metrics,) bool: round the sums (integer costs)
+    resolution_index: np.ndarray = field(init=False)  # resolution value -> row of `fixed`
 
     def __post_init__(self) -> None:
-        space = self.space
-        nk, ne, n_slots = len(space.kernel_sizes), len(space.expand_ratios), space.layout.num_slots
-        per_slot = (nk + 1) * (ne + 1)
-        pair = (
-            choice_index(space.kernel_sizes)[:, None] * (ne + 1)
-            + choice_index(space.expand_ratios)[None, :]
-        )
-        offsets = (
-            choice_index(space.resolutions) * n_slots * per_slot,
-            np.arange(n_slots) * per_slot,
-            pair,
-        )
-        object.__setattr__(self, "offsets", offsets)
-        object.__setattr__(self, "gene_columns", space.columns()[1:])
+        lookup = np.zeros(max(self.space.resolutions) + 1, dtype=np.int64)
+        lookup[list(self.space.resolutions)] = np.arange(len(self.space.resolutions))
+        object.__setattr__(self, "resolution_index", lookup)
 
     @property
     def tabulated(self) -> bool:
         return self.table is not None
+
+    @property
+    def entries(self) -> int:
+        return int(np.prod(self.space.slot_table_shape))
 
     def subset(self, names: tuple[str, ...]) -> PopulationCosts:
         """The same costs restricted to `names` (in that order)."""
@@ -71,16 +64,21 @@ class PopulationCosts:
             names,
             tuple(self.functions[i] for i in index),
             None if self.table is None else np.ascontiguousarray(self.table[:, index]),
+            None if self.fixed is None else np.ascontiguousarray(self.fixed[:, index]),
+            self.integer[index],
         )
 
     def evaluate(self, population: np.ndarray) -> np.ndarray:
-        if self.table is None:
+        if self.table is None or self.fixed is None:
             return self.evaluate_directly(population)
-        k_cols, e_cols = self.gene_columns
-        resolution, slot, pair = self.offsets
-        index = pair[population[:, k_cols], population[:, e_cols]]
-        index += resolution[population[:, 0]][:, None] + slot
-        return self.table[index].sum(axis=1)
+        index = self.space.slot_index(population)
+        resolution = self.resolution_index[np.asarray(population)[:, 0]]
+        stride = self.entries + 1
+        flat = np.where(index.active, index.entries, self.entries) + (resolution * stride)[:, None]
+        total = self.fixed[resolution] + self.table[flat].sum(axis=1)
+        if self.integer.any():
+            total[:, self.integer] = np.rint(total[:, self.integer])
+        return total
 
     def evaluate_directly(self, population: np.ndarray) -> np.ndarray:
         return np.stack(
@@ -88,15 +86,8 @@ class PopulationCosts:
         )
 
 
-def choice_index(choices: tuple[int, ...]) -> np.ndarray:
-    """value -> index of the value in `choices`; 0 (an inactive gene) -> len(choices)."""
-    lookup = np.full(max(choices) + 1, len(choices), dtype=np.int64)
-    lookup[list(choices)] = np.arange(len(choices))
-    return lookup
-
-
 def population_costs(
-    space: MBv3Space,
+    space: GenomeSpace[Any],
     functions: Mapping[str, CostFunction],
     *,
     check_rows: int = 512,
@@ -104,12 +95,16 @@ def population_costs(
 ) -> PopulationCosts:
     """Tabulated costs when every function is additive over slots (checked), else direct ones."""
     names, fns = tuple(functions), tuple(functions.values())
-    direct = PopulationCosts(space, names, fns, None)
-    tabulated = PopulationCosts(space, names, fns, _probe(space, direct))
     rng = np.random.default_rng([0, 1])
     rows = np.concatenate(
         [space.to_population([space.min(), space.max()]), space.sample_population(check_rows, rng)]
     )
+    integer = np.array(
+        [np.issubdtype(np.asarray(f(rows[:1])).dtype, np.integer) for f in fns], dtype=bool
+    )
+    direct = PopulationCosts(space, names, fns, None, None, integer)
+    fixed, table = _probe(space, direct)
+    tabulated = PopulationCosts(space, names, fns, table, fixed, integer)
     expected = direct.evaluate(rows)
     tolerance = relative_tolerance * np.maximum(1.0, np.abs(expected))
     if np.all(np.abs(tabulated.evaluate(rows) - expected) <= tolerance):
@@ -117,48 +112,25 @@ def population_costs(
     return direct
 
 
-def _probe(space: MBv3Space, direct: PopulationCosts) -> np.ndarray:
-    nk, ne = len(space.kernel_sizes), len(space.expand_ratios)
-    n_slots, n_stages = space.layout.num_slots, space.num_stages
-    depth_cols, k_cols, e_cols = space.columns()
-    offsets = np.concatenate([[0], np.cumsum(space.layout.slots_per_stage)])
-    base = np.zeros(space.population_width, dtype=np.int32)
-    base[depth_cols] = [max(space.stage_depths(s)) for s in range(n_stages)]
-    base[k_cols], base[e_cols] = space.kernel_sizes[0], space.expand_ratios[0]
+def _probe(space: GenomeSpace[Any], direct: PopulationCosts) -> tuple[np.ndarray, np.ndarray]:
+    """Per resolution, the fixed part and the entries that reproduce the direct costs.
 
-    rows = [base]  # per resolution: base, smallest depths, then choice probes, then depth probes
-    smallest = base.copy()
-    smallest[depth_cols] = [min(space.stage_depths(s)) for s in range(n_stages)]
-    rows.append(smallest)
-    choice_probes = [(s, i, j) for s in range(n_slots) for i in range(nk) for j in range(ne)]
-    for s, i, j in choice_probes:
-        row = base.copy()
-        row[k_cols.start + s], row[e_cols.start + s] = space.kernel_sizes[i], space.expand_ratios[j]
-        rows.append(row)
-    depth_probes = [(s, d) for s in range(n_stages) for d in sorted(space.stage_depths(s))[:-1]]
-    for s, d in depth_probes:
-        row = base.copy()
-        row[depth_cols.start + s] = d
-        rows.append(row)
-    per_resolution = np.stack(rows)
-    population = np.concatenate(
-        [np.column_stack([np.full(len(rows), r), per_resolution[:, 1:]]) for r in space.resolutions]
-    ).astype(np.int32)
-    values = direct.evaluate(space.canonicalize(population)).reshape(
-        len(space.resolutions), len(rows), -1
-    )
-    metrics = values.shape[-1]
-    table = np.zeros((len(space.resolutions), n_slots, nk + 1, ne + 1, metrics))
-    base_value, fixed = values[:, 0], values[:, 1]
-    choice_values = values[:, 2 : 2 + len(choice_probes)].reshape(-1, n_slots, nk, ne, metrics)
-    table[:, :, :nk, :ne] = choice_values - base_value[:, None, None, None, :]
-    depth_values = values[:, 2 + len(choice_probes) :]
-    for probe, (s, d) in enumerate(depth_probes):
-        deeper = next(c for c in sorted(space.stage_depths(s)) if c > d)
-        if deeper == max(space.stage_depths(s)):
-            group_cost = base_value - depth_values[:, probe]
-        else:
-            group_cost = depth_values[:, depth_probes.index((s, deeper))] - depth_values[:, probe]
-        table[:, offsets[s] + d, :nk, :ne] += group_cost[:, None, None, :]
-    table[:, 0, :nk, :ne] += fixed[:, None, None, :]
-    return table.reshape(-1, metrics)
+    The same random rows probe every resolution (only their resolution gene changes), so the
+    entry indicators, and the pseudo-inverse that solves for the entries, are computed once.
+    """
+    entries = int(np.prod(space.slot_table_shape))
+    count = max(PROBE_ROWS_PER_ENTRY * entries, 64)
+    rows = space.sample_population(count, np.random.default_rng([0, 2]))
+    index = space.slot_index(rows)
+    design = np.zeros((count, entries + 1))
+    design[:, entries] = 1.0
+    where, term = np.nonzero(index.active)
+    np.add.at(design, (where, index.entries[where, term]), 1.0)
+    solve = np.linalg.pinv(design)
+    fixed, tables = [], []
+    for resolution in space.resolutions:
+        rows[:, 0] = resolution
+        solution = solve @ direct.evaluate(rows)
+        fixed.append(solution[entries])
+        tables.append(np.concatenate([solution[:entries], np.zeros((1, len(direct.names)))]))
+    return np.stack(fixed), np.concatenate(tables)

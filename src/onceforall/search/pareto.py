@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from onceforall.arch.mbv3 import MBv3Arch
 from onceforall.errors import SearchError
 from onceforall.search.configs import ParetoConfig
 from onceforall.search.constraints import Budget
@@ -30,7 +29,7 @@ from onceforall.search.sampling import sample_within
 
 @dataclass(frozen=True)
 class ParetoPoint:
-    arch: MBv3Arch
+    arch: Any
     predicted_accuracy: float
     macs: int
     params: int

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
-from onceforall.arch.mbv3 import MBv3Arch, MBv3Space
+from onceforall.arch.genome import GeneticOperators, GenomeSpace
 from onceforall.errors import SearchError
 from onceforall.predict.accuracy import AccuracyPredictor
 from onceforall.search.constraints import METRICS, Budget, LatencyModel, check_feasible
 from onceforall.search.costs import PopulationCosts, population_costs
-from onceforall.search.operators import GeneticOperators
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,7 +37,7 @@ class BudgetCheck:
 
 @dataclass(frozen=True, eq=False)
 class SearchProblem:
-    space: MBv3Space  # restricted to the latency table's resolutions when there is one
+    space: GenomeSpace[Any]  # restricted to the latency table's resolutions when there is one
     predictor: AccuracyPredictor
     latency: LatencyModel | None
     costs: PopulationCosts
@@ -54,7 +53,7 @@ class SearchProblem:
         names = tuple(bounds)
         return BudgetCheck(budget, self.costs.subset(names), np.array([bounds[n] for n in names]))
 
-    def smallest(self) -> MBv3Arch:
+    def smallest(self) -> Any:
         return self.space.min()
 
     def check_feasible(self, budgets: list[Budget]) -> None:
@@ -81,7 +80,7 @@ class SearchProblem:
 
 
 def search_problem(
-    space: MBv3Space,
+    space: GenomeSpace[Any],
     predictor: AccuracyPredictor,
     latency: LatencyModel | None = None,
     *,
@@ -99,7 +98,7 @@ def search_problem(
                 f"the latency table covers resolutions {list(latency.resolutions)}, none of the "
                 f"space's {list(space.resolutions)}"
             )
-        space = space.restrict(resolutions=resolutions)
+        space = space.restrict_choices({"resolutions": resolutions})
     predictor.check_space(space, supernet)
     functions = {"macs": space.macs_population, "params": space.params_population}
     if latency is not None:

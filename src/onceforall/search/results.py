@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from onceforall.arch.mbv3 import MBv3Arch
 from onceforall.search.constraints import Budget
 from onceforall.search.problem import SearchProblem
 
@@ -17,7 +16,7 @@ class SearchResult:
     """The chosen sub-network for one budget."""
 
     budget: Budget
-    arch: MBv3Arch
+    arch: Any
     predicted_accuracy: float  # fraction
     macs: int
     params: int

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from onceforall.arch.mbv3 import MBv3Space
+from onceforall.arch.space import Space
 from onceforall.atomic_files import atomic_write_json
+from onceforall.efficiency.latency import load_latency_table
 from onceforall.errors import SearchError
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import load_predictor
@@ -62,8 +63,6 @@ def run_search(request: SearchRequest) -> dict[str, Any]:
     if request.out.exists() and not request.out.is_dir():
         raise SearchError(f"--out {request.out} exists and is not a directory")
     space = supernet_space(request.supernet, request.num_classes)
-    if not isinstance(space, MBv3Space):
-        raise SearchError(f"search covers MobileNet-style supernets, not {request.supernet}")
     predictor = load_predictor(request.predictor)
     latency = _latency(request.latency_table, space)
 
@@ -102,7 +101,7 @@ def run_search(request: SearchRequest) -> dict[str, Any]:
 
     payload: dict[str, Any] = {
         "supernet": request.supernet,
-        "num_classes": space.layout.head.num_classes,
+        "num_classes": space.describe()["num_classes"],
         "predictor": str(request.predictor),
         "latency_table": None if request.latency_table is None else str(request.latency_table),
         "resolutions": list(problem.space.resolutions),
@@ -124,11 +123,9 @@ def run_search(request: SearchRequest) -> dict[str, Any]:
     return payload
 
 
-def _latency(path: Path | None, space: MBv3Space) -> LatencyModel | None:
+def _latency(path: Path | None, space: Space[Any]) -> LatencyModel | None:
     if path is None:
         return None
-    from onceforall.efficiency.latency import load_latency_table
-
     return load_latency_table(Path(path), space)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from onceforall.search.operators import GeneticOperators
+from onceforall.arch.genome import GeneticOperators
 from onceforall.search.problem import BudgetCheck
 
 

@@ -19,9 +19,9 @@ from onceforall.deploy.card import ModelCard
 from onceforall.deploy.export import export_subnet
 from onceforall.efficiency.latency import load_latency_table
 from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
+from onceforall.families.mbv3_features import FeatureEncoding
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import AccuracyPredictor, build_mlp
-from onceforall.predict.features import FeatureEncoding
 from onceforall.train.config import load_run_config
 from onceforall.train.datasets import build_run_data
 from onceforall.train.evaluate_run import evaluate_run

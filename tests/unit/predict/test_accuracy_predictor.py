@@ -11,8 +11,8 @@ import torch
 
 from onceforall.arch.mbv3 import MBv3Space
 from onceforall.errors import PredictorError
+from onceforall.families.mbv3_features import FeatureEncoding
 from onceforall.predict.accuracy import AccuracyPredictor, build_mlp, load_predictor
-from onceforall.predict.features import FeatureEncoding
 
 
 def small_predictor(space: MBv3Space, seed: int = 0) -> AccuracyPredictor:

@@ -9,8 +9,8 @@ import pytest
 
 from onceforall.arch.mbv3 import MBv3Arch, MBv3Space
 from onceforall.errors import ArchError, PredictorError
+from onceforall.families.mbv3_features import FeatureEncoding
 from onceforall.models.registry import list_supernets, supernet_space
-from onceforall.predict.features import FeatureEncoding
 
 
 def one_hot_by_hand(encoding: FeatureEncoding, arch: MBv3Arch) -> np.ndarray:

@@ -10,9 +10,9 @@ import torch
 
 from onceforall.compat.reference_oracle import import_reference
 from onceforall.errors import PredictorError
+from onceforall.families.resnet_features import ResNetFeatureEncoding
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import load_predictor
-from onceforall.predict.resnet_features import ResNetFeatureEncoding
 
 RELEASED = (
     Path(__file__).parents[4]

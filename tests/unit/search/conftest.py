@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from onceforall.arch.mbv3 import MBv3Arch, MBv3Space
+from onceforall.families.mbv3_features import FeatureEncoding
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import AccuracyPredictor, build_mlp
-from onceforall.predict.features import FeatureEncoding
 
 REFERENCE_DATA = Path(__file__).parents[4] / "shared" / "reference-data" / "ofa"
 

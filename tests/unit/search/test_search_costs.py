@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from onceforall.arch.genome import GeneticOperators
 from onceforall.arch.mbv3 import MBv3Space
 from onceforall.models.registry import list_supernets, supernet_space
 from onceforall.search.costs import population_costs
-from onceforall.search.operators import GeneticOperators
 
 MBV3_NAMES = [n for n in list_supernets() if isinstance(supernet_space(n), MBv3Space)]
 

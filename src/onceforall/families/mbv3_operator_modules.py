@@ -10,8 +10,9 @@ from torch import nn
 
 from onceforall.arch.channels import make_divisible
 from onceforall.arch.mbv3_layout import Activation, MBv3Layout
-from onceforall.efficiency.latency_ops import BlockOp, HeadOp, Operator, StemOp
 from onceforall.errors import LatencyTableError
+from onceforall.families.mbv3_operators import BlockOp, HeadOp, StemOp
+from onceforall.families.operators import Operator
 from onceforall.models.mbv3 import Head
 from onceforall.nn.blocks import MBConv, SqueezeExcite, conv_bn_act
 
@@ -88,4 +89,6 @@ def operator_module(op: Operator, layout: MBv3Layout) -> tuple[nn.Module, tuple[
         return conv, shape
     if isinstance(op, BlockOp):
         return block_module(op, layout), shape
-    return head_module(op, layout), shape
+    if isinstance(op, HeadOp):
+        return head_module(op, layout), shape
+    raise LatencyTableError(f"{op.kind} is not a MobileNet-style operator")

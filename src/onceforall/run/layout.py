@@ -1,6 +1,6 @@
-"""What `ofa search RUN` reads from a run directory.
+"""The run folder: what `ofa search`, `ofa export` (and the demo) find in a run directory.
 
-Expected layout (what `ofa train`, `ofa predictor fit --out RUN/predictor` and `ofa latency build
+Layout (what `ofa train`, `ofa predictor fit --out RUN/predictor` and `ofa latency build
 --out RUN/latency/...` write):
 
     RUN/config.yaml              the resolved run config: `supernet` (name) and `num_classes`
@@ -9,7 +9,8 @@ Expected layout (what `ofa train`, `ofa predictor fit --out RUN/predictor` and `
     RUN/latency/                 one latency table: a single .json file (besides the
                                  *.validation.json reports), or reference .yaml files
 
-Values given on the command line take precedence over what the run holds.
+Search and export find the predictor and the latency table the same way, here. Values given on
+the command line take precedence over what the run holds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import yaml
 from onceforall.errors import SearchError
 
 PREDICTOR_FILE = Path("predictor") / "predictor.pt"
+LATENCY_FOLDER = Path("latency")
 
 
 @dataclass(frozen=True)
@@ -49,16 +51,24 @@ def run_inputs(run: Path) -> RunInputs:
         from onceforall.train.checkpoint import load_checkpoint
 
         num_classes = load_checkpoint(run).get("num_classes")
-    predictor = run / PREDICTOR_FILE
     return RunInputs(
         supernet=config["supernet"],
         num_classes=num_classes if isinstance(num_classes, int) else None,
-        predictor=predictor if predictor.is_file() else None,
-        latency_table=_latency_table(run / "latency"),
+        predictor=run_predictor(run),
+        latency_table=run_latency_table(run),
     )
 
 
-def _latency_table(folder: Path) -> Path | None:
+def run_predictor(run: Path) -> Path | None:
+    """RUN/predictor/predictor.pt when there is one."""
+    predictor = Path(run) / PREDICTOR_FILE
+    return predictor if predictor.is_file() else None
+
+
+def run_latency_table(run: Path) -> Path | None:
+    """The latency table in RUN/latency (see the module docstring), None when there is none;
+    SearchError when there are several."""
+    folder = Path(run) / LATENCY_FOLDER
     if not folder.is_dir():
         return None
     tables = sorted(p for p in folder.glob("*.json") if not p.name.endswith(".validation.json"))

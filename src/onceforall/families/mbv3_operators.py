@@ -7,21 +7,22 @@ slot after the first has the same shape. `mbv3_operator_grid` lists, for one res
 operator of every (slot, kernel size, expand ratio) and the fixed ones; a table measures each
 distinct operator once.
 
-Keys read like `mbconv-in:14x14x40-mid:160-out:40-k:5-s:1-se:1-res:1-act:relu`: the kind, then
-`label:value` pairs in a fixed order. `operator_from_key` parses them back.
+Keys (families/operators.py) read like
+`mbconv-in:14x14x40-mid:160-out:40-k:5-s:1-expand:1-se:1-res:1-act:relu`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from onceforall.arch.channels import conv_output_size, make_divisible
+from onceforall.arch.mbv3_costs import stage_input_sizes
 from onceforall.arch.mbv3_layout import MBv3Layout
-from onceforall.efficiency.flops import stage_input_sizes
-from onceforall.errors import LatencyTableError
+from onceforall.families.operators import Operator
 
 
 @dataclass(frozen=True)
@@ -85,59 +86,11 @@ class HeadOp:
     activation: str
 
 
-Operator = StemOp | BlockOp | HeadOp
-OPERATOR_TYPES: tuple[type[StemOp] | type[BlockOp] | type[HeadOp], ...] = (StemOp, BlockOp, HeadOp)
-
-
-def _value_fields(op_type: type[Operator]) -> list[str]:
-    return [f.name for f in fields(op_type)]
-
-
-def operator_key(op: Operator) -> str:
-    """The stable string form of an operator (see the module docstring)."""
-    values: list[str] = []
-    # every kind starts with (input_size, in_channels), folded into the first label: `in:SxSxC`
-    for name in _value_fields(type(op))[2:]:
-        value = getattr(op, name)
-        values.append(str(int(value)) if isinstance(value, bool) else str(value))
-    parts = [f"{op.input_size}x{op.input_size}x{op.in_channels}", *values]
-    return "-".join([op.kind, *(f"{label}:{v}" for label, v in zip(op.labels, parts, strict=True))])
-
-
-def operator_from_key(key: str) -> Operator:
-    """Parse `operator_key`'s output; LatencyTableError if it is not one."""
-    kind, _, rest = key.partition("-")
-    by_kind = {t.kind: t for t in OPERATOR_TYPES}
-    if kind not in by_kind:
-        raise LatencyTableError(f"unknown operator kind {kind!r} in key {key!r}")
-    op_type = by_kind[kind]
-    pairs = [item.partition(":") for item in rest.split("-")] if rest else []
-    labels = tuple(label for label, _, _ in pairs)
-    if labels != op_type.labels:
-        raise LatencyTableError(
-            f"operator key {key!r}: expected the fields {'-'.join(op_type.labels)}"
-        )
-    try:
-        height, width, in_channels = (int(v) for v in pairs[0][2].split("x"))
-        if height != width:
-            raise ValueError("not square")
-        values: list[object] = [height, in_channels]
-        for (_, _, text), f in zip(pairs[1:], fields(op_type)[2:], strict=True):
-            if f.type == "bool":
-                if text not in ("0", "1"):
-                    raise ValueError(text)
-                values.append(text == "1")
-            elif f.type == "int":
-                values.append(int(text))
-            else:
-                values.append(text)
-    except ValueError as error:
-        raise LatencyTableError(f"malformed operator key {key!r}: {error}") from None
-    return op_type(*values)  # type: ignore[arg-type]
+MBV3_OPERATOR_TYPES: tuple[type[Any], ...] = (StemOp, BlockOp, HeadOp)
 
 
 @dataclass(frozen=True)
-class OperatorGrid:
+class MBv3OperatorGrid:
     """The operators of a layout at one resolution.
 
     `slots[slot][i][j]` runs block slot `slot` with kernel_sizes[i] and expand_ratios[j];
@@ -164,7 +117,7 @@ class OperatorGrid:
                 seen.update(dict.fromkeys(per_expand))
         return list(seen)
 
-    def slot_values(self, value_of: dict[Operator, float]) -> np.ndarray:
+    def slot_values(self, value_of: Mapping[Operator, float]) -> np.ndarray:
         """Float64 (slots, kernels, expands): `value_of[op]` for each slot's operator."""
         return np.array(
             [[[value_of[op] for op in row] for row in per_kernel] for per_kernel in self.slots],
@@ -177,7 +130,7 @@ def mbv3_operator_grid(
     resolution: int,
     kernel_sizes: tuple[int, ...],
     expand_ratios: tuple[int, ...],
-) -> OperatorGrid:
+) -> MBv3OperatorGrid:
     """Every operator a sub-network of `layout` at `resolution` can run."""
     stem_layout = layout.stem
     stem = StemOp(
@@ -236,7 +189,7 @@ def mbv3_operator_grid(
         head.num_classes,
         head.activation,
     )
-    return OperatorGrid(
+    return MBv3OperatorGrid(
         resolution,
         tuple(kernel_sizes),
         tuple(expand_ratios),
