@@ -111,6 +111,15 @@ class GenomeSpace(Space[ArchT]):
         """Zero the genes of inactive slots, so equal networks have equal rows."""
         return self.operators.canonical(np.array(population, dtype=np.int32, copy=True))
 
+    def zero_inactive(self, genes: Population) -> Population:
+        """Zero, in place, the genes that do not count for a row: by default the slot groups'
+        genes of the slots that do not run (`active_slots`). A family whose genes are owned
+        otherwise (an elastified network: one owner per gene) overrides this."""
+        active = self.active_slots(genes)
+        for group in self.genome.slot_groups():
+            genes[:, self.genome.slices[group.name]] *= active
+        return genes
+
     def sample_population(self, n: int, rng: np.random.Generator) -> Population:
         return self.operators.canonical(self.genome.random_genes(n, rng))
 
@@ -159,7 +168,6 @@ class GeneticOperators:
     smallest: np.ndarray = field(init=False)  # (width,) the smallest choice of every column
     flat: np.ndarray = field(init=False)  # `choices` flattened, and where each column starts
     starts: np.ndarray = field(init=False)
-    slot_columns: tuple[slice, ...] = field(init=False)  # the per-slot gene groups
     index_of: np.ndarray = field(init=False)  # (width, largest value + 1): value -> choice index
 
     def __post_init__(self) -> None:
@@ -167,13 +175,11 @@ class GeneticOperators:
         columns = [group.choices for group in genome.groups for _ in range(group.columns)]
         most = max(len(c) for c in columns)
         table = np.array([list(c) + [c[-1]] * (most - len(c)) for c in columns], dtype=np.int32)
-        slots = tuple(genome.slices[group.name] for group in genome.slot_groups())
         object.__setattr__(self, "choices", table)
         object.__setattr__(self, "counts", np.array([len(c) for c in columns], dtype=np.int64))
         object.__setattr__(self, "smallest", table[:, 0].copy())
         object.__setattr__(self, "flat", table.ravel())
         object.__setattr__(self, "starts", np.arange(len(columns)) * most)
-        object.__setattr__(self, "slot_columns", slots)
         index_of = np.zeros((len(columns), int(table.max()) + 1), dtype=np.intp)
         for column, choices in enumerate(columns):
             index_of[column, list(choices)] = np.arange(len(choices))
@@ -191,10 +197,7 @@ class GeneticOperators:
 
     def canonical(self, genes: np.ndarray) -> np.ndarray:
         """Zero the genes of the slots that do not run (in place)."""
-        active = self.space.active_slots(genes)
-        for columns in self.slot_columns:
-            genes[:, columns] *= active
-        return genes
+        return self.space.zero_inactive(genes)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self.canonical(self.random_genes(n, rng))
