@@ -19,6 +19,7 @@ from onceforall.deploy.finetune_output import SETTINGS_FILE, is_finetune_dir, lo
 from onceforall.errors import ArchError, CheckpointError, ExportError
 from onceforall.models.registry import create_supernet
 from onceforall.models.supernet import Supernet
+from onceforall.tensor_files import read_tensor_file
 from onceforall.train.config import RunConfig, load_run_config, run_config_from_dict
 from onceforall.train.datasets import RunData, build_run_data
 from onceforall.train.trained import load_trained_supernet, with_run_resolutions
@@ -131,10 +132,7 @@ def read_reference_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A reference checkpoint: a state dict, or a dict holding one under "state_dict"."""
     if not path.is_file():
         raise CheckpointError(f"no such checkpoint: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # any unpickling failure: not a state dict
-        raise CheckpointError(f"cannot read checkpoint {path}: {error}".splitlines()[0]) from None
+    payload = read_tensor_file(path, CheckpointError, "checkpoint")
     if isinstance(payload, dict) and isinstance(payload.get("state_dict"), dict):
         payload = payload["state_dict"]
     if not isinstance(payload, dict) or not all(

@@ -28,6 +28,7 @@ from onceforall.atomic_files import atomic_torch_save
 from onceforall.errors import PredictorError
 from onceforall.predict.features import FeatureEncoding
 from onceforall.predict.resnet_features import ResNetFeatureEncoding
+from onceforall.tensor_files import read_tensor_file
 
 FORMAT = "onceforall.accuracy_predictor"
 VERSION = 1
@@ -131,10 +132,7 @@ def load_predictor(path: Path) -> AccuracyPredictor:
     path = Path(path)
     if not path.is_file():
         raise PredictorError(f"no such predictor file: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for corrupt or foreign files
-        raise PredictorError(f"{path}: not a readable predictor file ({error})") from None
+    payload = read_tensor_file(path, PredictorError, "predictor")
     if isinstance(payload, dict) and payload.get("format") == FORMAT:
         return _from_payload(path, payload)
     if isinstance(payload, dict) and "0.weight" in payload:
