@@ -27,18 +27,26 @@ from onceforall.models.registry import create_supernet
 from onceforall.models.supernet import Supernet
 from onceforall.nn.bn import synchronize_batch_norm
 from onceforall.nn.memory_format import to_channels_last
-from onceforall.train.checkpoint import Position, load_checkpoint, save_checkpoint
+from onceforall.run_lock import run_lock
+from onceforall.train.checkpoint import (
+    Position,
+    load_checkpoint,
+    phase_checkpoint_name,
+    save_checkpoint,
+)
 from onceforall.train.config import RunConfig, run_config_from_dict
 from onceforall.train.datasets import RunData, build_run_data
 from onceforall.train.distributed import (
     barrier,
     init_distributed,
+    is_main_process,
     parameter_spread,
     shutdown_distributed,
 )
 from onceforall.train.evaluation import Evaluator, labelled_panel
 from onceforall.train.loop import StepState, build_optimizer, seeded_dropout, train_step
 from onceforall.train.metrics import MetricsLog, plot_panel
+from onceforall.train.run_folder import check_class_count, tidy_run_folder
 from onceforall.train.schedule import (
     PhasePlan,
     dropout_seed,
@@ -46,6 +54,7 @@ from onceforall.train.schedule import (
     plan_phases,
     step_archs,
 )
+from onceforall.value_checks import check_count
 
 # Settings that may change between an interrupted run and its resumption.
 RESUMABLE_CHANGES = {
@@ -129,6 +138,7 @@ class Trainer:
             torch.set_num_threads(config.training.threads)
         self.data: RunData = build_run_data(config.data, config.seed)
         self.num_classes = config.num_classes or self.data.num_classes
+        check_class_count(self.num_classes, self.data.num_classes)
         self.net: Supernet[Any] = create_supernet(
             config.supernet,
             self.num_classes,
@@ -192,6 +202,9 @@ class Trainer:
             self.optimizer_state = payload["optimizer"]
             if payload["teacher"] is not None:
                 self.teacher = self._teacher_from_state(payload["teacher"])
+        if self.context.is_main:
+            names = [phase.name for phase in self.config.phases]
+            tidy_run_folder(self.run_dir, self.position, names, self.metrics)
 
     def _teacher_from_state(self, state: dict[str, torch.Tensor]) -> torch.nn.Module:
         teacher = self.net.static(self.net.space.max())
@@ -361,16 +374,21 @@ class Trainer:
             self.teacher = self._freeze(self.net.static(self.net.space.max()))
         if self.context.enabled:
             spread = parameter_spread(self.net)
-            self.metrics.write("rank_sync", phase=plan.config.name, parameter_spread=spread)
+            self.metrics.write(
+                "rank_sync",
+                phase=plan.config.name,
+                phase_index=plan.index,
+                parameter_spread=spread,
+            )
         if self.context.is_main:
-            self.evaluate_panel(plan.config.name)
+            self.evaluate_panel(plan.config.name, plan.index)
         barrier(self.context)
         last = plan.index + 1 == len(self.plans)
         self.position = Position(plan.index + 1, 0, complete=last)
-        self.save(self.position, None, extra=f"phase{plan.index + 1}-{plan.config.name}.pt")
+        self.save(self.position, None, extra=phase_checkpoint_name(plan.index, plan.config.name))
         self.net.train()
 
-    def evaluate_panel(self, phase: str) -> None:
+    def evaluate_panel(self, phase: str, phase_index: int | None = None) -> None:
         rows = []
         for label, arch in tqdm(
             labelled_panel(self.net.space, self.config.evaluation.panel),
@@ -383,6 +401,7 @@ class Trainer:
             self.metrics.write(
                 "panel",
                 phase=phase,
+                phase_index=phase_index,
                 label=label,
                 arch=result.arch,
                 accuracy=result.accuracy,
@@ -400,14 +419,20 @@ def train(
     progress: bool = True,
     max_steps: int | None = None,
 ) -> TrainSummary:
-    """Train `config` into `run_dir` (see the module docstring). `max_steps`: stop early (tests)."""
-    trainer = Trainer(config, run_dir, resume=resume, progress=progress)
-    try:
-        if trainer.position.complete:
-            return TrainSummary(run_dir, trainer.position, 0.0, [])
-        return trainer.run(max_steps)
-    finally:
-        shutdown_distributed(trainer.context)
+    """Train `config` into `run_dir` (see the module docstring). `max_steps`: stop early (tests).
+
+    The run folder is locked for the whole call (run_lock.py): a second process stops at once.
+    """
+    if max_steps is not None:
+        check_count("max_steps", max_steps)
+    with run_lock(run_dir) if is_main_process() else contextlib.nullcontext():
+        trainer = Trainer(config, run_dir, resume=resume, progress=progress)
+        try:
+            if trainer.position.complete:
+                return TrainSummary(run_dir, trainer.position, 0.0, [])
+            return trainer.run(max_steps)
+        finally:
+            shutdown_distributed(trainer.context)
 
 
 def load_run(run_dir: Path) -> tuple[RunConfig, dict[str, Any]]:
