@@ -33,6 +33,14 @@ def describe_os_error(error: OSError) -> str:
     return f"{reason}: {error.filename}" if error.filename else reason
 
 
+def make_folder(folder: Path) -> None:
+    """Create `folder` and its parents; OnceForAllError (one line) when a file is in the way."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OnceForAllError(f"cannot create {folder}: {describe_os_error(error)}") from None
+
+
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call `write(temporary_path)`, then move the result to `path`.
 

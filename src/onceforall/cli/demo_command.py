@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from onceforall.cli import numbers
 from onceforall.demo.pipeline import DemoConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "demo" / "fashion_mnist.yaml"
@@ -28,11 +29,11 @@ def register(subparsers: Any) -> None:
     )
     demo.add_argument(
         "--dataset-size",
-        type=int,
+        type=numbers.positive_int,
         default=DemoConfig.dataset_size,
         help="sub-networks measured for the accuracy predictor (default: %(default)s)",
     )
-    demo.add_argument("--threads", type=int, default=2)
+    demo.add_argument("--threads", type=numbers.threads, default=2)
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(run=run)
 

@@ -147,7 +147,7 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> dict[str
         ),
         say,
     )
-    latency = load_latency_table(table, net.space)  # type: ignore[arg-type]
+    latency = load_latency_table(table, net.space, name)  # type: ignore[arg-type]
     budgets = latency_budgets(latency, latency.space, config.budget_quantiles, config.seed)
     _step(
         timings,

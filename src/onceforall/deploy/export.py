@@ -118,7 +118,8 @@ def predicted_latency(path: Path | None, source: SubnetSource, arch: Any) -> flo
         return None
     from onceforall.efficiency.latency import load_latency_table
 
-    return load_latency_table(path, source.supernet.space).predict(arch)  # type: ignore[arg-type]
+    space = source.supernet.space
+    return load_latency_table(path, space, source.supernet.name).predict(arch)  # type: ignore[arg-type]
 
 
 def export_subnet(request: ExportRequest) -> ModelCard:

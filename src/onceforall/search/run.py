@@ -65,7 +65,7 @@ def run_search(request: SearchRequest) -> dict[str, Any]:
     if not isinstance(space, MBv3Space):
         raise SearchError(f"search covers MobileNet-style supernets, not {request.supernet}")
     predictor = load_predictor(request.predictor)
-    latency = _latency(request.latency_table, space)
+    latency = _latency(request.latency_table, space, request.supernet)
 
     start = time.perf_counter()
     problem = search_problem(space, predictor, latency, supernet=request.supernet)
@@ -124,12 +124,12 @@ def run_search(request: SearchRequest) -> dict[str, Any]:
     return payload
 
 
-def _latency(path: Path | None, space: MBv3Space) -> LatencyModel | None:
+def _latency(path: Path | None, space: MBv3Space, supernet: str) -> LatencyModel | None:
     if path is None:
         return None
     from onceforall.efficiency.latency import load_latency_table
 
-    return load_latency_table(Path(path), space)
+    return load_latency_table(Path(path), space, supernet)
 
 
 def front_to_json(front: ParetoFront) -> dict[str, Any]:
