@@ -1,13 +1,14 @@
 """Atomic file writes: a temporary file in the same folder, then os.replace.
 
 A reader (or a resumed run) sees the old file or the new one, never half of one. Temporaries are
-named ``.NAME.tmp-PID``; a process killed mid-write leaves one behind, which
-`remove_stale_temporaries` deletes once that process is gone.
+named ``.NAME.tmp-PID``; a process killed mid-write leaves one behind, which the next write of
+NAME (or `remove_stale_temporaries`, e.g. when a run resumes) deletes once that process is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import re
@@ -33,12 +34,35 @@ def describe_os_error(error: OSError) -> str:
     return f"{reason}: {error.filename}" if error.filename else reason
 
 
+def _why(path: Path, error: OSError) -> str:
+    """The cause of a failed write, naming a file that stands where a folder should be."""
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                return f"{folder} is a file, not a folder"
+            break
+    if path.is_dir():
+        return f"{path} is a folder"
+    return describe_os_error(error)
+
+
+def check_output_folder(folder: Path, error: type[OnceForAllError] = OnceForAllError) -> None:
+    """`error` when `folder` cannot become an output folder (it, or a parent, is a file)."""
+    if folder.exists() and not folder.is_dir():
+        raise error(f"{folder} exists and is not a folder; choose another --out")
+    for parent in folder.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise error(f"cannot write into {folder}: {parent} is a file, not a folder")
+            return
+
+
 def make_folder(folder: Path) -> None:
     """Create `folder` and its parents; OnceForAllError (one line) when a file is in the way."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise OnceForAllError(f"cannot create {folder}: {describe_os_error(error)}") from None
+        raise OnceForAllError(f"cannot create {folder}: {_why(folder / '_', error)}") from None
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
@@ -50,10 +74,11 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     temporary = temporary_name(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path.parent, path.name)  # of this file, by killed writers
         write(temporary)
         os.replace(temporary, path)
     except OSError as error:
-        raise OnceForAllError(f"cannot write {path}: {describe_os_error(error)}") from None
+        raise OnceForAllError(f"cannot write {path}: {_why(path, error)}") from None
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
@@ -86,14 +111,18 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Delete the temporaries in `folder` left by processes that are gone; the paths removed."""
+def remove_stale_temporaries(folder: Path, name: str | None = None) -> list[Path]:
+    """Delete the temporaries in `folder` (of file `name` only, if given) left by processes that
+    are gone; the paths removed."""
     if not folder.is_dir():
         return []
     removed = []
-    for entry in sorted(folder.iterdir()):
+    pattern = f".{glob.escape(name)}.tmp-*" if name is not None else ".*.tmp-*"
+    for entry in sorted(folder.glob(pattern)):
         match = _TEMPORARY.match(entry.name)
         if match is None or int(match.group(1)) == os.getpid():
+            continue
+        if name is not None and not entry.name.startswith(f".{name}.tmp-"):
             continue
         if process_alive(int(match.group(1))):
             continue

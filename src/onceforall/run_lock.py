@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from onceforall.atomic_files import describe_os_error, process_alive
+from onceforall.atomic_files import check_output_folder, describe_os_error, process_alive
 from onceforall.errors import OnceForAllError
 
 LOCK_FILE = ".lock"
@@ -69,17 +69,16 @@ def _warn(message: str) -> None:
 def run_lock(folder: Path, *, say: Callable[[str], None] = _warn) -> Iterator[LockOwner]:
     """Hold FOLDER/.lock for the block (created, with FOLDER, if missing).
 
-    On leaving, the lock file is removed, and FOLDER too when this call created it and nothing
-    else was written there (a run that failed before its first file leaves no folder).
+    On leaving, the lock file is removed, and FOLDER (and parents) too when this call created
+    them and nothing else was written there (a run that failed before its first file leaves no
+    folder).
     """
     folder = Path(folder)
     created = _make_folder(folder)
     try:
         handle, owner = _acquire(folder / LOCK_FILE, say)
     except BaseException:
-        if created:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        _remove_empty(created)
         raise
     try:
         yield owner
@@ -87,21 +86,27 @@ def run_lock(folder: Path, *, say: Callable[[str], None] = _warn) -> Iterator[Lo
         with contextlib.suppress(OSError):
             (folder / LOCK_FILE).unlink()
         handle.close()  # releases the flock
-        if created:
-            with contextlib.suppress(OSError):
-                folder.rmdir()  # only when empty
+        _remove_empty(created)
 
 
-def _make_folder(folder: Path) -> bool:
-    """Create `folder` (and parents); whether it was created here."""
-    if folder.exists() and not folder.is_dir():
-        raise OnceForAllError(f"{folder} exists and is not a directory; choose another --out")
-    existed = folder.is_dir()
+def _make_folder(folder: Path) -> list[Path]:
+    """Create `folder` (and parents); the folders created here, deepest first."""
+    check_output_folder(folder)
+    created = [f for f in (folder, *folder.parents) if not f.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OnceForAllError(f"cannot create {folder}: {describe_os_error(error)}") from None
-    return not existed
+    return created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders `_make_folder` created, deepest first, while they are empty."""
+    for created in folders:
+        try:
+            created.rmdir()
+        except OSError:
+            return
 
 
 def _acquire(path: Path, say: Callable[[str], None]) -> tuple[Any, LockOwner]:
@@ -143,8 +148,8 @@ def _take_over(
     if previous.host != owner.host:
         handle.close()
         raise RunLockedError(
-            f"{path} names {previous.describe()}, another machine, which cannot be checked from "
-            f"here; if that run is gone, delete {path}"
+            f"{path} names {previous.describe()}: a process of another machine, which cannot "
+            f"be checked from here; if that run is gone, delete {path}"
         )
     if process_alive(previous.pid) and previous.pid != owner.pid:
         handle.close()

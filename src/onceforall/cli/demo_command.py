@@ -54,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
         )
     )
+    written = [args.out / name for name in ("summary.json", "pareto.png")]
     print(
-        f"wall time: {summary['seconds']:.0f} s; wrote {args.out / 'summary.json'}, "
-        f"{args.out / 'pareto.png'}"
+        f"wall time: {summary['seconds']:.0f} s; wrote "
+        + ", ".join(str(path) for path in written if path.is_file())
     )
     return 0

@@ -51,6 +51,7 @@ def register(subparsers: Any) -> None:
     fit.add_argument("--test-fraction", type=numbers.fraction, default=0.2)
     fit.add_argument("--seed", type=numbers.seed, default=0)
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.add_argument("--overwrite", action="store_true", help="replace a predictor in --out")
     fit.set_defaults(run=run_fit)
 
     report = actions.add_parser("report", help="RMSE / Kendall tau of a predictor on a dataset")
@@ -111,6 +112,7 @@ def run_fit(args: argparse.Namespace) -> int:
         num_classes=args.num_classes,
         test_fraction=args.test_fraction,
         progress=not args.quiet,
+        overwrite=args.overwrite,
     )
     _print_report(summary, args.out)
     return 0

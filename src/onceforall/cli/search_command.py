@@ -119,6 +119,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the results of an earlier search in --out"
+    )
     parser.set_defaults(run=run)
 
 
@@ -165,6 +168,7 @@ def request_from_args(args: argparse.Namespace) -> SearchRequest:
         objective=args.objective,
         seed=args.seed,
         progress=not args.quiet,
+        overwrite=args.overwrite,
     )
 
 

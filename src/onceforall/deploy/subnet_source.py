@@ -124,7 +124,15 @@ def open_finetuned(directory: Path) -> SubnetSource:
 
 def finetuning_settings(directory: Path) -> dict[str, Any]:
     """The "finetune" part of DIR/finetune.yaml: run, arch, epochs, lr, ..."""
-    settings: dict[str, Any] = yaml.safe_load((directory / SETTINGS_FILE).read_text())["finetune"]
+    path = directory / SETTINGS_FILE
+    try:
+        content = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        reason = " ".join(str(error).split())
+        raise CheckpointError(f"cannot read {path}: {reason}") from None
+    settings = content.get("finetune") if isinstance(content, dict) else None
+    if not isinstance(settings, dict) or not {"run", "epochs"} <= set(settings):
+        raise CheckpointError(f"{path} is not a fine-tuning's settings (a 'finetune' mapping)")
     return settings
 
 

@@ -199,4 +199,7 @@ def _load_weights(path: Path, network: nn.Sequential, state: Any) -> None:
             f"{path}: weights do not fit the predictor (missing {missing}, unexpected "
             f"{unexpected}, mis-shaped {shapes})"
         )
+    not_finite = sorted(k for k, v in state.items() if not bool(torch.isfinite(v).all()))
+    if not_finite:
+        raise PredictorError(f"{path}: weights that are not finite numbers in {not_finite}")
     network.load_state_dict({k: v.float() for k, v in state.items()})

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from onceforall.arch.mbv3 import MBv3Space
-from onceforall.atomic_files import atomic_write_json
+from onceforall.atomic_files import atomic_write_json, check_output_folder
 from onceforall.errors import SearchError
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import load_predictor
@@ -35,6 +35,7 @@ from onceforall.search.random_search import random_search
 SEARCH_FILE = "search.json"
 PARETO_FILE = "pareto.json"
 PARETO_PLOT = "pareto.png"
+OUTPUT_FILES = (SEARCH_FILE, PARETO_FILE, PARETO_PLOT)
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,20 @@ class SearchRequest:
     objective: str | None = None  # Pareto cost; default latency_ms with a table, else macs
     seed: int = 0
     progress: bool = True
+    overwrite: bool = False  # replace the results of an earlier search in `out`
 
 
 def run_search(request: SearchRequest) -> dict[str, Any]:
     """Search as requested and write the files; returns the content of search.json."""
     if not request.budgets and not request.pareto:
         raise SearchError("no budget given: set --max-latency-ms, --max-macs or --max-params")
-    if request.out.exists() and not request.out.is_dir():
-        raise SearchError(f"--out {request.out} exists and is not a directory")
+    check_output_folder(request.out, SearchError)
+    earlier = [name for name in OUTPUT_FILES if (request.out / name).exists()]
+    if earlier and not request.overwrite:
+        raise SearchError(
+            f"{request.out} already holds {', '.join(earlier)} of an earlier search; pass "
+            "--overwrite to replace them, or choose another --out"
+        )
     space = supernet_space(request.supernet, request.num_classes)
     if not isinstance(space, MBv3Space):
         raise SearchError(f"search covers MobileNet-style supernets, not {request.supernet}")
@@ -117,6 +124,8 @@ def run_search(request: SearchRequest) -> dict[str, Any]:
         "evaluated": results[0].evaluated if results else 0,
         "results": [result.to_json() for result in results],
     }
+    for name in OUTPUT_FILES:  # nothing of an earlier search stays beside the new results
+        (request.out / name).unlink(missing_ok=True)
     if front is not None:
         payload["pareto"] = {"file": PARETO_FILE, "plot": PARETO_PLOT, "seconds": pareto_seconds}
         _write_front(request, front, pareto_seconds)
