@@ -102,8 +102,8 @@ def open_run(path: Path) -> SubnetSource:
 
 
 def open_finetuned(directory: Path) -> SubnetSource:
-    model = load_finetuned(directory)
     settings = finetuning_settings(directory)
+    model = load_finetuned(directory)
     run = Path(settings["run"])
     config = run_config_from_dict(model.run_config)
     net = with_run_resolutions(
