@@ -46,7 +46,7 @@ from onceforall.train.distributed import (
 from onceforall.train.evaluation import Evaluator, labelled_panel
 from onceforall.train.loop import StepState, build_optimizer, seeded_dropout, train_step
 from onceforall.train.metrics import MetricsLog, plot_panel
-from onceforall.train.run_folder import check_class_count, tidy_run_folder
+from onceforall.train.run_folder import check_class_count, check_max_steps, tidy_run_folder
 from onceforall.train.schedule import (
     PhasePlan,
     dropout_seed,
@@ -54,7 +54,6 @@ from onceforall.train.schedule import (
     plan_phases,
     step_archs,
 )
-from onceforall.value_checks import check_count
 
 # Settings that may change between an interrupted run and its resumption.
 RESUMABLE_CHANGES = {
@@ -152,6 +151,8 @@ class Trainer:
         self.teacher: torch.nn.Module | None = None
         self.optimizer_state: dict[str, Any] | None = None
         self._open_run_dir(resume)
+        if self.context.is_main:  # temporaries, events past the position, a lost phase file
+            tidy_run_folder(self.run_dir, self.position, self.metrics, self.config)
         device = self.context.device
         self.net.to(device)
         if config.training.channels_last:
@@ -202,9 +203,6 @@ class Trainer:
             self.optimizer_state = payload["optimizer"]
             if payload["teacher"] is not None:
                 self.teacher = self._teacher_from_state(payload["teacher"])
-        if self.context.is_main:
-            names = [phase.name for phase in self.config.phases]
-            tidy_run_folder(self.run_dir, self.position, names, self.metrics)
 
     def _teacher_from_state(self, state: dict[str, torch.Tensor]) -> torch.nn.Module:
         teacher = self.net.static(self.net.space.max())
@@ -374,21 +372,16 @@ class Trainer:
             self.teacher = self._freeze(self.net.static(self.net.space.max()))
         if self.context.enabled:
             spread = parameter_spread(self.net)
-            self.metrics.write(
-                "rank_sync",
-                phase=plan.config.name,
-                phase_index=plan.index,
-                parameter_spread=spread,
-            )
+            self.metrics.write("rank_sync", phase=plan.config.name, parameter_spread=spread)
         if self.context.is_main:
-            self.evaluate_panel(plan.config.name, plan.index)
+            self.evaluate_panel(plan.config.name)
         barrier(self.context)
         last = plan.index + 1 == len(self.plans)
         self.position = Position(plan.index + 1, 0, complete=last)
         self.save(self.position, None, extra=phase_checkpoint_name(plan.index, plan.config.name))
         self.net.train()
 
-    def evaluate_panel(self, phase: str, phase_index: int | None = None) -> None:
+    def evaluate_panel(self, phase: str) -> None:
         rows = []
         for label, arch in tqdm(
             labelled_panel(self.net.space, self.config.evaluation.panel),
@@ -401,7 +394,6 @@ class Trainer:
             self.metrics.write(
                 "panel",
                 phase=phase,
-                phase_index=phase_index,
                 label=label,
                 arch=result.arch,
                 accuracy=result.accuracy,
@@ -423,8 +415,7 @@ def train(
 
     The run folder is locked for the whole call (run_lock.py): a second process stops at once.
     """
-    if max_steps is not None:
-        check_count("max_steps", max_steps)
+    check_max_steps(max_steps)
     with run_lock(run_dir) if is_main_process() else contextlib.nullcontext():
         trainer = Trainer(config, run_dir, resume=resume, progress=progress)
         try:

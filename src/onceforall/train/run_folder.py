@@ -13,19 +13,27 @@ from pathlib import Path
 from onceforall.atomic_files import remove_stale_temporaries
 from onceforall.errors import ConfigError
 from onceforall.train.checkpoint import Position, restore_phase_checkpoint
+from onceforall.train.config import RunConfig
 from onceforall.train.metrics import MetricsLog
+from onceforall.value_checks import check_count
 
 FOLDERS = ("", "checkpoints", "plots")
 
 
 def tidy_run_folder(
-    run_dir: Path, position: Position, phase_names: list[str], metrics: MetricsLog
+    run_dir: Path, position: Position, metrics: MetricsLog, config: RunConfig
 ) -> None:
+    phase_names = [phase.name for phase in config.phases]
     for folder in FOLDERS:
         remove_stale_temporaries(run_dir / folder)
     metrics.keep_until(position.phase_index, position.step, phase_names)
     if (run_dir / "checkpoints" / "last.pt").is_file():
         restore_phase_checkpoint(run_dir / "checkpoints", position, phase_names)
+
+
+def check_max_steps(max_steps: int | None) -> None:
+    if max_steps is not None:
+        check_count("max_steps", max_steps)
 
 
 def check_class_count(num_classes: int, data_classes: int) -> None:
