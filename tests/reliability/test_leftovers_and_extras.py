@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from reliability_helpers import TINY_CONFIG, TWO_PHASES, ofa, one_line_error
 
-from conftest import TINY_CONFIG, TWO_PHASES, ofa, one_line_error
 from onceforall.atomic_files import atomic_write_json
 from onceforall.deploy.staging import staged_directory
 from onceforall.train.metrics import MetricsLog

@@ -7,8 +7,8 @@ import pickle
 from pathlib import Path
 
 import pytest
+from reliability_helpers import TINY_CONFIG, TWO_PHASES, ofa, one_line_error
 
-from conftest import TINY_CONFIG, TWO_PHASES, ofa, one_line_error
 from onceforall.atomic_files import atomic_write_text
 from onceforall.errors import OnceForAllError
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import torch
+from reliability_helpers import TINY_CONFIG, TWO_PHASES
 
-from conftest import TINY_CONFIG, TWO_PHASES
 from onceforall.train import checkpoint
 from onceforall.train.config import RunConfig, load_run_config
 from onceforall.train.run import train

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from reliability_helpers import TINY_CONFIG, one_line_error
 
-from conftest import TINY_CONFIG, one_line_error
 from onceforall.run_lock import LOCK_FILE, RunLockedError, run_lock
 
 

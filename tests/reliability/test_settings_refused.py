@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from conftest import TINY_CONFIG, one_line_error
+from reliability_helpers import TINY_CONFIG, one_line_error
 
 TRAIN = ("train", "--config", str(TINY_CONFIG), "--quiet")
 
