@@ -79,6 +79,14 @@ class MBv3Arch:
             raise ArchError(
                 f"an MBv3 arch JSON object has exactly the keys {sorted(expected)}, got {got}"
             )
+        if not _is_int(obj["resolution"]):
+            raise ArchError(f"'resolution' must be an integer, got {obj['resolution']!r}")
+        for name in ("kernel_sizes", "expand_ratios"):
+            stages = obj[name]
+            if not isinstance(stages, list) or not all(
+                isinstance(stage, list) and all(_is_int(v) for v in stage) for stage in stages
+            ):
+                raise ArchError(f"{name!r} must be a list of lists of integers, got {stages!r}")
         return cls.from_lists(obj["resolution"], obj["kernel_sizes"], obj["expand_ratios"])
 
     def __str__(self) -> str:
@@ -163,6 +171,10 @@ class MBv3Space(GenomeSpace[MBv3Arch]):
             "resolutions": resolutions,
         }
         return self.restrict_choices({k: v for k, v in asked.items() if v is not None})
+
+    @property
+    def num_classes(self) -> int:
+        return self.layout.head.num_classes
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -370,3 +382,7 @@ def _short(values: tuple[int, ...]) -> str:
         if all(b - a == step for a, b in itertools.pairwise(values)):
             return f"{values[0]}..{values[-1]} step {step}"
     return str(values)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -120,6 +120,10 @@ class ResNetSpace(GenomeSpace[ResNetArch]):
         """The stem mid widths of this space, each written as its canonical multiplier."""
         return tuple(sorted({self.layout.canonical_stem_mid[w] for w in self.width_multipliers}))
 
+    @property
+    def num_classes(self) -> int:
+        return self.layout.num_classes
+
     def describe(self) -> dict[str, Any]:
         return {
             "stem_depth": list(self.stem_depths),

@@ -16,6 +16,7 @@ import numpy as np
 
 from onceforall.arch.slot_table import SlotIndex
 from onceforall.errors import ArchError
+from onceforall.memory_budget import ARCH_BYTES, check_fits_in_memory
 
 ArchT = TypeVar("ArchT")
 
@@ -157,6 +158,7 @@ class Space(ABC, Generic[ArchT]):
         total = self.size(with_resolutions=True)
         if n > total:
             raise ArchError(f"cannot sample {n} distinct sub-networks from a space of {total}")
+        check_fits_in_memory("sub-networks:", n, ARCH_BYTES, ArchError)
         rows = np.zeros((0, self.population_width), dtype=np.int32)
         while len(rows) < n:
             fresh = self.sample_population(max(2 * (n - len(rows)), 16), rng)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from onceforall.arch.space import Space
+from onceforall.cli import numbers
 from onceforall.cli.output import print_json
 from onceforall.errors import ArchError
 from onceforall.models.registry import supernet_space
@@ -23,8 +24,8 @@ def register(subparsers: Any) -> None:
 
     sample = actions.add_parser("sample", help="random sub-networks of a supernet's space")
     sample.add_argument("name", help="supernet name")
-    sample.add_argument("-n", type=int, default=1, help="how many (distinct)")
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("-n", type=numbers.positive_int, default=1, help="how many (distinct)")
+    sample.add_argument("--seed", type=numbers.seed, default=0)
     sample.add_argument("--to", choices=FORMATS, default="string")
     sample.set_defaults(run=run_sample)
 
@@ -44,7 +45,10 @@ def read_arch(space: Space[Any], text: str) -> Any:
         path = Path(text[1:])
         if not path.is_file():
             raise ArchError(f"no such file: {path}")
-        text = path.read_text().strip()
+        try:
+            text = path.read_text().strip()
+        except UnicodeDecodeError:
+            raise ArchError(f"{path}: not a text file (an arch string or JSON)") from None
     if text.lstrip().startswith("{"):
         try:
             obj = json.loads(text)

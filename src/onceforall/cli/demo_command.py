@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from onceforall.cli import numbers
 from onceforall.demo.pipeline import DemoConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "demo" / "fashion_mnist.yaml"
@@ -28,11 +29,11 @@ def register(subparsers: Any) -> None:
     )
     demo.add_argument(
         "--dataset-size",
-        type=int,
+        type=numbers.positive_int,
         default=DemoConfig.dataset_size,
         help="sub-networks measured for the accuracy predictor (default: %(default)s)",
     )
-    demo.add_argument("--threads", type=int, default=2)
+    demo.add_argument("--threads", type=numbers.threads, default=2)
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(run=run)
 
@@ -53,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
         )
     )
+    written = [args.out / name for name in ("summary.json", "pareto.png")]
     print(
-        f"wall time: {summary['seconds']:.0f} s; wrote {args.out / 'summary.json'}, "
-        f"{args.out / 'pareto.png'}"
+        f"wall time: {summary['seconds']:.0f} s; wrote "
+        + ", ".join(str(path) for path in written if path.is_file())
     )
     return 0

@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from onceforall.cli import numbers
 from onceforall.cli.output import print_json, print_table
 from onceforall.deploy.export_config import (
     FORMATS,
@@ -48,18 +49,25 @@ def register(subparsers: Any) -> None:
     for name in FORMATS:
         parser.add_argument(
             f"--{name}-tolerance",
-            type=float,
+            type=numbers.non_negative_float,
             default=tolerances.of(name),
             help=f"largest accepted |logit difference| of {name} (default {tolerances.of(name)})",
         )
-    parser.add_argument("--verify-images", type=int, default=64, help="held-out images checked")
     parser.add_argument(
-        "--batch-size", type=int, default=8, help="latency batch, besides batch 1 (default 8)"
+        "--verify-images", type=numbers.positive_int, default=64, help="held-out images checked"
     )
-    parser.add_argument("--threads", type=int, default=measure.threads, help="latency threads")
-    parser.add_argument("--warmup", type=int, default=measure.warmup)
-    parser.add_argument("--repetitions", type=int, default=measure.repetitions)
-    parser.add_argument("--rounds", type=int, default=measure.rounds)
+    parser.add_argument(
+        "--batch-size",
+        type=numbers.positive_int,
+        default=8,
+        help="latency batch, besides batch 1 (default 8)",
+    )
+    parser.add_argument(
+        "--threads", type=numbers.threads, default=measure.threads, help="latency threads"
+    )
+    parser.add_argument("--warmup", type=numbers.non_negative_int, default=measure.warmup)
+    parser.add_argument("--repetitions", type=numbers.positive_int, default=measure.repetitions)
+    parser.add_argument("--rounds", type=numbers.non_negative_int, default=measure.rounds)
     parser.add_argument(
         "--predictor", type=Path, help="accuracy predictor (default: RUN/predictor/predictor.pt)"
     )

@@ -10,6 +10,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from onceforall.cli import numbers
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -21,15 +23,20 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN", help="training run directory")
     parser.add_argument("--arch", required=True, help="arch string of the sub-network")
-    parser.add_argument("--epochs", type=int, required=True)
+    parser.add_argument("--epochs", type=numbers.positive_int, required=True)
     parser.add_argument("--out", type=Path, required=True, help="fine-tuning directory")
     parser.add_argument(
-        "--lr", type=float, default=None, help="peak rate per base batch (default: last phase's)"
+        "--lr",
+        type=numbers.positive_float,
+        default=None,
+        help="peak rate per base batch (default: last phase's)",
     )
-    parser.add_argument("--warmup-epochs", type=float, default=0.0)
+    parser.add_argument("--warmup-epochs", type=numbers.non_negative_float, default=0.0)
     parser.add_argument("--no-distill", action="store_true", help="labels only, no teacher")
     parser.add_argument("--resume", action="store_true", help="continue the fine-tuning in --out")
-    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
+    parser.add_argument(
+        "--max-steps", type=numbers.positive_int, default=None, help="stop after this many steps"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=run_finetune)
 

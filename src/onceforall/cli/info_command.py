@@ -6,6 +6,7 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
+from onceforall.cli import numbers
 from onceforall.cli.output import print_json, print_table
 from onceforall.models.registry import list_supernets, supernet_entry, supernet_space
 
@@ -19,7 +20,9 @@ def register(subparsers: Any) -> None:
         "info", help="choices, exact size, MACs/params of a supernet's space"
     )
     info.add_argument("name", help="supernet name (see `ofa list`)")
-    info.add_argument("--num-classes", type=int, default=None, help="classifier outputs")
+    info.add_argument(
+        "--num-classes", type=numbers.num_classes, default=None, help="classifier outputs"
+    )
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(run=run_info)
 

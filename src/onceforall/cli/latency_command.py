@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from onceforall.cli import numbers
 from onceforall.cli.arch_command import read_arch
 from onceforall.cli.output import print_json, print_table
 from onceforall.efficiency.latency import load_latency_table
@@ -31,26 +32,39 @@ def register(subparsers: Any) -> None:
     build.add_argument("supernet", help="supernet name (see `ofa list`)")
     build.add_argument("--out", type=Path, required=True, help="table file (.json); resumed")
     build.add_argument("--backend", choices=BACKENDS, default="torch")
-    build.add_argument("--threads", type=int, default=1, help="intra-op threads")
-    build.add_argument("--batch-size", type=int, default=1)
-    build.add_argument("--resolutions", type=int, nargs="+", help="default: all of the space")
-    build.add_argument("--kernel-sizes", type=int, nargs="+", help="restrict the space")
-    build.add_argument("--expand-ratios", type=float, nargs="+", help="restrict the space")
-    build.add_argument("--num-classes", type=int, default=None)
-    build.add_argument("--warmup", type=int, default=10, help="untimed calls per operator")
-    build.add_argument("--repetitions", type=int, default=50, help="timed calls per operator")
+    build.add_argument("--threads", type=numbers.threads, default=1, help="intra-op threads")
+    build.add_argument("--batch-size", type=numbers.positive_int, default=1)
+    build.add_argument(
+        "--resolutions", type=numbers.resolution, nargs="+", help="default: all of the space"
+    )
+    build.add_argument(
+        "--kernel-sizes", type=numbers.positive_int, nargs="+", help="restrict the space"
+    )
+    build.add_argument(
+        "--expand-ratios", type=numbers.positive_float, nargs="+", help="restrict the space"
+    )
+    build.add_argument("--num-classes", type=numbers.num_classes, default=None)
+    build.add_argument(
+        "--warmup", type=numbers.non_negative_int, default=10, help="untimed calls per operator"
+    )
+    build.add_argument(
+        "--repetitions", type=numbers.positive_int, default=50, help="timed calls per operator"
+    )
     build.add_argument(
         "--rounds",
-        type=int,
+        type=numbers.non_negative_int,
         default=0,
         help="interleaved rounds sharing the repetitions (0: the backend's default, torch one "
         "call per round, onnxruntime 5 rounds)",
     )
     build.add_argument("--statistic", choices=STATISTICS, default="min", help="what predicts")
     build.add_argument(
-        "--chunk-size", type=int, default=256, help="operators timed together, then saved"
+        "--chunk-size",
+        type=numbers.positive_int,
+        default=256,
+        help="operators timed together, then saved",
     )
-    build.add_argument("--seed", type=int, default=0, help="measurement order and inputs")
+    build.add_argument("--seed", type=numbers.seed, default=0, help="measurement order and inputs")
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(run=run_build)
 
@@ -58,15 +72,23 @@ def register(subparsers: Any) -> None:
         "validate", help="measure random whole sub-networks and compare with the table"
     )
     validate.add_argument("table", type=Path, help="a table built by `ofa latency build`")
-    validate.add_argument("--n", type=int, default=50, help="validation networks")
+    validate.add_argument("--n", type=numbers.positive_int, default=50, help="validation networks")
     validate.add_argument(
-        "--calibration", type=int, default=20, help="separate networks that fit the correction"
+        "--calibration",
+        type=numbers.positive_int,
+        default=20,
+        help="separate networks that fit the correction",
     )
-    validate.add_argument("--seed", type=int, default=0)
+    validate.add_argument("--seed", type=numbers.seed, default=0)
     validate.add_argument("--out", type=Path, help="report (default TABLE.validation.json)")
-    validate.add_argument("--chunk-size", type=int, default=100, help="networks timed together")
     validate.add_argument(
-        "--rounds", type=int, default=5, help="rounds of the table's repetitions per network"
+        "--chunk-size", type=numbers.positive_int, default=100, help="networks timed together"
+    )
+    validate.add_argument(
+        "--rounds",
+        type=numbers.non_negative_int,
+        default=5,
+        help="rounds of the table's repetitions per network",
     )
     validate.add_argument(
         "--per-block", action="store_true", help="correction: also a term per active block"
@@ -83,11 +105,13 @@ def register(subparsers: Any) -> None:
     predict.add_argument("supernet", help="supernet name (see `ofa list`)")
     predict.add_argument("table", type=Path, help=".json table, reference .yaml, or a directory")
     predict.add_argument("archs", nargs="*", help="archs: string, JSON, reference dict or @FILE")
-    predict.add_argument("--num-classes", type=int, default=None)
-    predict.add_argument("--sample", type=int, default=0, help="also predict N random archs")
-    predict.add_argument("--seed", type=int, default=0)
+    predict.add_argument("--num-classes", type=numbers.num_classes, default=None)
+    predict.add_argument(
+        "--sample", type=numbers.non_negative_int, default=0, help="also predict N random archs"
+    )
+    predict.add_argument("--seed", type=numbers.seed, default=0)
     predict.add_argument("--json", action="store_true", help="print JSON")
-    predict.set_defaults(run=run_predict)
+    predict.set_defaults(run=run_predict, intermixed="archs")
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -160,7 +184,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     space = supernet_space(args.supernet, args.num_classes)
-    model = load_latency_table(args.table, space)
+    model = load_latency_table(args.table, space, args.supernet)
     archs = [read_arch(model.space, text) for text in args.archs]
     if args.sample > 0:
         archs += model.space.sample_distinct(args.sample, np.random.default_rng(args.seed))

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from onceforall.cli import numbers
 from onceforall.cli.arch_command import read_arch
 from onceforall.cli.output import print_json, print_table
 from onceforall.predict.fit_config import FitConfig
@@ -32,25 +33,32 @@ def register(subparsers: Any) -> None:
     )
     fit.add_argument("dataset", type=Path, help='JSONL: {"arch": "r160-...", "accuracy": 0.7}')
     fit.add_argument("--supernet", required=True)
-    fit.add_argument("--num-classes", type=int, default=None)
+    fit.add_argument("--num-classes", type=numbers.num_classes, default=None)
     fit.add_argument("--out", type=Path, required=True)
-    fit.add_argument("--hidden", type=int, nargs="+", default=list(defaults.hidden_sizes))
-    fit.add_argument("--epochs", type=int, default=defaults.max_epochs)
-    fit.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    fit.add_argument("--lr", type=float, default=defaults.learning_rate)
-    fit.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    fit.add_argument("--patience", type=int, default=defaults.patience)
-    fit.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction)
-    fit.add_argument("--test-fraction", type=float, default=0.2)
-    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument(
+        "--hidden", type=numbers.positive_int, nargs="+", default=list(defaults.hidden_sizes)
+    )
+    fit.add_argument("--epochs", type=numbers.positive_int, default=defaults.max_epochs)
+    fit.add_argument("--batch-size", type=numbers.positive_int, default=defaults.batch_size)
+    fit.add_argument("--lr", type=numbers.positive_float, default=defaults.learning_rate)
+    fit.add_argument(
+        "--weight-decay", type=numbers.non_negative_float, default=defaults.weight_decay
+    )
+    fit.add_argument("--patience", type=numbers.positive_int, default=defaults.patience)
+    fit.add_argument(
+        "--validation-fraction", type=numbers.fraction, default=defaults.validation_fraction
+    )
+    fit.add_argument("--test-fraction", type=numbers.fraction, default=0.2)
+    fit.add_argument("--seed", type=numbers.seed, default=0)
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.add_argument("--overwrite", action="store_true", help="replace a predictor in --out")
     fit.set_defaults(run=run_fit)
 
     report = actions.add_parser("report", help="RMSE / Kendall tau of a predictor on a dataset")
     report.add_argument("dataset", type=Path)
     report.add_argument("--predictor", type=Path, required=True)
     report.add_argument("--supernet", required=True)
-    report.add_argument("--num-classes", type=int, default=None)
+    report.add_argument("--num-classes", type=numbers.num_classes, default=None)
     report.add_argument("--out", type=Path, required=True)
     report.set_defaults(run=run_report)
 
@@ -61,11 +69,13 @@ def register(subparsers: Any) -> None:
         "resumes, archs already measured are skipped. Under torchrun the ranks share the work.",
     )
     dataset.add_argument("run_dir", type=Path, metavar="RUN")
-    dataset.add_argument("--n", type=int, default=2000, help="sub-networks in the dataset")
-    dataset.add_argument("--seed", type=int, default=0)
+    dataset.add_argument(
+        "--n", type=numbers.positive_int, default=2000, help="sub-networks in the dataset"
+    )
+    dataset.add_argument("--seed", type=numbers.seed, default=0)
     dataset.add_argument(
         "--eval-images",
-        type=int,
+        type=numbers.positive_int,
         default=None,
         help="measure on the first N held-out images only (default: all)",
     )
@@ -78,7 +88,7 @@ def register(subparsers: Any) -> None:
     predict.add_argument("--predictor", type=Path, required=True)
     predict.add_argument("--supernet", required=True)
     predict.add_argument("--json", action="store_true")
-    predict.set_defaults(run=run_predict)
+    predict.set_defaults(run=run_predict, intermixed="archs")
 
 
 def run_fit(args: argparse.Namespace) -> int:
@@ -102,6 +112,7 @@ def run_fit(args: argparse.Namespace) -> int:
         num_classes=args.num_classes,
         test_fraction=args.test_fraction,
         progress=not args.quiet,
+        overwrite=args.overwrite,
     )
     _print_report(summary, args.out)
     return 0

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from onceforall.cli import numbers
 from onceforall.cli.output import print_table
 from onceforall.errors import SearchError
 from onceforall.run.layout import run_inputs
@@ -72,7 +73,7 @@ def register(subparsers: Any) -> None:
         "run_dir", nargs="?", type=Path, metavar="RUN", help="a run directory (optional)"
     )
     parser.add_argument("--supernet", help="supernet name (default: the run's)")
-    parser.add_argument("--num-classes", type=int, default=None)
+    parser.add_argument("--num-classes", type=numbers.num_classes, default=None)
     parser.add_argument("--predictor", type=Path, help="predictor file (default: the run's)")
     parser.add_argument("--latency-table", type=Path, help="table .json/.yaml or a folder")
     parser.add_argument("--max-latency-ms", type=positive, nargs="+", default=[], metavar="MS")
@@ -89,27 +90,38 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--algorithm", choices=("evolution", "random"), default="evolution")
     parser.add_argument("--pareto", action="store_true", help="also the NSGA-II Pareto front")
     parser.add_argument("--objective", choices=METRICS, help="Pareto cost (default: latency)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=numbers.seed, default=0)
     defaults = EvolutionConfig()
-    parser.add_argument("--population", type=int, default=defaults.population_size)
-    parser.add_argument("--generations", type=int, default=defaults.generations)
-    parser.add_argument("--parent-ratio", type=float, default=defaults.parent_ratio)
-    parser.add_argument("--mutation-ratio", type=float, default=defaults.mutation_ratio)
-    parser.add_argument("--mutation-prob", type=float, default=defaults.mutation_prob)
+    parser.add_argument("--population", type=numbers.positive_int, default=defaults.population_size)
     parser.add_argument(
-        "--resolution-mutation-prob", type=float, default=defaults.resolution_mutation_prob
+        "--generations", type=numbers.non_negative_int, default=defaults.generations
     )
-    parser.add_argument("--random-samples", type=int, default=50_100)
-    parser.add_argument("--pareto-generations", type=int, default=ParetoConfig().generations)
+    parser.add_argument("--parent-ratio", type=numbers.probability, default=defaults.parent_ratio)
+    parser.add_argument(
+        "--mutation-ratio", type=numbers.probability, default=defaults.mutation_ratio
+    )
+    parser.add_argument("--mutation-prob", type=numbers.probability, default=defaults.mutation_prob)
+    parser.add_argument(
+        "--resolution-mutation-prob",
+        type=numbers.probability,
+        default=defaults.resolution_mutation_prob,
+    )
+    parser.add_argument("--random-samples", type=numbers.positive_int, default=50_100)
+    parser.add_argument(
+        "--pareto-generations", type=numbers.non_negative_int, default=ParetoConfig().generations
+    )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=numbers.threads,
         default=1,
         help="torch threads for the predictor (default 1: its batches are small, and a second "
         "thread costs more in synchronization than it saves, badly so on a busy machine)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the results of an earlier search in --out"
+    )
     parser.set_defaults(run=run)
 
 
@@ -156,6 +168,7 @@ def request_from_args(args: argparse.Namespace) -> SearchRequest:
         objective=args.objective,
         seed=args.seed,
         progress=not args.quiet,
+        overwrite=args.overwrite,
     )
 
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from onceforall.cli import numbers
 from onceforall.cli.output import print_json, print_table
 
 
@@ -24,7 +25,9 @@ def register(subparsers: Any) -> None:
         help="override a config value, e.g. --set phases.kernel.epochs=2 (repeatable)",
     )
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
-    train.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
+    train.add_argument(
+        "--max-steps", type=numbers.positive_int, default=None, help="stop after this many steps"
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(run=run_train)
 

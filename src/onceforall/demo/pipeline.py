@@ -22,7 +22,12 @@ from typing import Any
 import numpy as np
 
 from onceforall.atomic_files import atomic_write_json
-from onceforall.errors import OnceForAllError
+from onceforall.errors import ConfigError, OnceForAllError
+from onceforall.optional_extras import require
+from onceforall.run_lock import run_lock
+from onceforall.value_checks import MAX_THREADS, check_count, check_range, check_seed
+
+MIN_DATASET_SIZE = 10
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,14 @@ class DemoConfig:
     budget_quantiles: tuple[float, float, float] = (0.1, 0.5, 0.9)
     seed: int = 0
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        # the predictor holds out a fifth of the records and needs two of them to report on
+        check_count("--dataset-size", self.dataset_size, at_least=MIN_DATASET_SIZE)
+        check_count("--threads", self.threads, at_most=MAX_THREADS)
+        check_seed("seed", self.seed)
+        for quantile in self.budget_quantiles:
+            check_range("budget quantile", quantile, above=0.0, below=1.0)
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,13 @@ def latency_budgets(model: Any, space: Any, quantiles: tuple[float, ...], seed: 
 
 
 def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """The whole demo into `config.out`, locked for this process (see the module doc)."""
+    require(("onnx", "onnxruntime"), "ofa demo (it exports to ONNX)", "deploy", ConfigError)
+    with run_lock(config.out):
+        return _run_demo(config, say)
+
+
+def _run_demo(config: DemoConfig, say: Callable[[str], None]) -> dict[str, Any]:
     from onceforall.efficiency.latency import load_latency_table
     from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
     from onceforall.efficiency.latency_settings import MeasureSettings
@@ -143,11 +163,16 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> dict[str
         "fit predictor",
         _predictor_current(predictor_dir, dataset),
         lambda: fit_from_dataset(
-            dataset, name, predictor_dir, num_classes=classes, progress=config.progress
+            dataset,
+            name,
+            predictor_dir,
+            num_classes=classes,
+            progress=config.progress,
+            overwrite=True,  # fit again on a dataset that grew
         ),
         say,
     )
-    latency = load_latency_table(table, net.space)
+    latency = load_latency_table(table, net.space, name)
     budgets = latency_budgets(latency, latency.space, config.budget_quantiles, config.seed)
     _step(
         timings,

@@ -43,6 +43,8 @@ from onceforall.deploy.staging import check_output_dir, staged_directory
 from onceforall.deploy.subnet_source import SubnetSource, open_source
 from onceforall.deploy.verify import verify_files
 from onceforall.efficiency.latency_measure import torch_threads
+from onceforall.errors import ExportError
+from onceforall.optional_extras import require
 from onceforall.run.layout import run_latency_table, run_predictor
 
 
@@ -111,12 +113,15 @@ def predicted_latency(path: Path | None, source: SubnetSource, arch: Any) -> flo
         return None
     from onceforall.efficiency.latency import load_latency_table
 
-    return load_latency_table(path, source.supernet.space).predict(arch)
+    space = source.supernet.space
+    return load_latency_table(path, space, source.supernet.name).predict(arch)
 
 
 def export_subnet(request: ExportRequest) -> ModelCard:
     """Export, verify, time and describe one sub-network into `request.out` (see module doc)."""
     check_output_dir(request.out.absolute())  # before any slow work
+    if "onnx" in request.formats:
+        require(("onnx", "onnxruntime"), "the onnx format", "deploy", ExportError)
     with staged_directory(request.out) as stage:
         source = open_source(
             request.source, request.reference_checkpoint, request.config, request.config_overrides

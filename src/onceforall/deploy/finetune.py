@@ -42,6 +42,7 @@ from onceforall.deploy.finetune_output import (
 )
 from onceforall.errors import CheckpointError, ConfigError
 from onceforall.nn.memory_format import to_channels_last
+from onceforall.run_lock import LOCK_FILE, run_lock
 from onceforall.train.checkpoint import LAST, Position, load_checkpoint, save_checkpoint
 from onceforall.train.config import (
     OptimizerConfig,
@@ -95,7 +96,9 @@ def finetune_step(
 
 def check_output(out: Path, resume: bool) -> Path:
     """CheckpointError unless `out` is new, empty or (with `resume`) a fine-tuning; its last.pt."""
-    occupied = out.exists() and (not out.is_dir() or any(out.iterdir()))
+    occupied = out.exists() and (
+        not out.is_dir() or any(entry.name != LOCK_FILE for entry in out.iterdir())
+    )
     if occupied and not (out / SETTINGS_FILE).is_file():
         raise CheckpointError(f"{out} exists and holds no fine-tuning; choose another --out")
     last = out / "checkpoints" / LAST
@@ -305,8 +308,13 @@ def finetune(
     progress: bool = True,
     max_steps: int | None = None,
 ) -> FinetuneSummary:
-    """Fine-tune `config.arch` into `out` (see the module docstring); `max_steps`: stop early."""
-    finetuner = Finetuner(config, out, resume=resume, progress=progress)
-    if finetuner.step >= finetuner.plan.steps:  # already complete
-        return finetuner._summary(time.perf_counter(), finetuner.accuracy()["after"])
-    return finetuner.run(max_steps)
+    """Fine-tune `config.arch` into `out` (see the module docstring); `max_steps`: stop early.
+
+    `out` is locked for the whole call (run_lock.py): a second process stops at once.
+    """
+    check_output(out, resume)  # before the lock file appears in `out`
+    with run_lock(out):
+        finetuner = Finetuner(config, out, resume=resume, progress=progress)
+        if finetuner.step >= finetuner.plan.steps:  # already complete
+            return finetuner._summary(time.perf_counter(), finetuner.accuracy()["after"])
+        return finetuner.run(max_steps)

@@ -20,6 +20,7 @@ import torch
 
 from onceforall.atomic_files import atomic_torch_save
 from onceforall.errors import CheckpointError
+from onceforall.tensor_files import read_tensor_file
 
 SETTINGS_FILE = "finetune.yaml"
 MODEL_FILE = "model.pt"
@@ -64,10 +65,7 @@ def load_finetuned(directory: Path) -> FinetunedModel:
             f"{directory} holds no final model ({MODEL_FILE}): fine-tuning has not finished; "
             "continue it with `ofa finetune ... --resume`"
         )
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # any unpickling failure: not ours, or corrupt
-        raise CheckpointError(f"cannot read {path}: {error}".splitlines()[0]) from None
+    payload = read_tensor_file(path, CheckpointError, "fine-tuned model")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an onceforall fine-tuned model")
     if payload.get("version") != VERSION:

@@ -1,6 +1,7 @@
 """An output directory that appears whole or not at all.
 
-Everything is written into a hidden sibling folder, which replaces `out` (os.replace: one rename
+Everything is written into a hidden sibling folder (`.OUT.tmp-PID-RANDOM`; one left by a killed
+export is removed by the next export to OUT), which replaces `out` (os.replace: one rename
 on the same file system) only when the block succeeds. On failure the folder is removed, and so
 are the parent folders this created, so a failed export leaves nothing behind.
 """
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from onceforall.atomic_files import remove_stale_temporaries
 from onceforall.errors import ExportError
 
 
@@ -48,8 +50,9 @@ def staged_directory(out: Path) -> Iterator[Path]:
     out = out.absolute()
     check_output_dir(out)
     created = _make_parents(out.parent)
+    remove_stale_temporaries(out.parent, out.name)  # staging folders of killed exports
     try:
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     except OSError as error:
         _remove_empty(created)
         raise ExportError(f"cannot write to {out.parent}: {error.strerror or error}") from None

@@ -19,6 +19,7 @@ from onceforall.deploy.finetune_output import SETTINGS_FILE, is_finetune_dir, lo
 from onceforall.errors import ArchError, CheckpointError, ExportError
 from onceforall.models.registry import create_supernet
 from onceforall.models.supernet import Supernet
+from onceforall.tensor_files import read_tensor_file
 from onceforall.train.config import RunConfig, load_run_config, run_config_from_dict
 from onceforall.train.datasets import RunData, build_run_data
 from onceforall.train.trained import load_trained_supernet, with_run_resolutions
@@ -101,8 +102,8 @@ def open_run(path: Path) -> SubnetSource:
 
 
 def open_finetuned(directory: Path) -> SubnetSource:
-    model = load_finetuned(directory)
     settings = finetuning_settings(directory)
+    model = load_finetuned(directory)
     run = Path(settings["run"])
     config = run_config_from_dict(model.run_config)
     net = with_run_resolutions(
@@ -123,7 +124,15 @@ def open_finetuned(directory: Path) -> SubnetSource:
 
 def finetuning_settings(directory: Path) -> dict[str, Any]:
     """The "finetune" part of DIR/finetune.yaml: run, arch, epochs, lr, ..."""
-    settings: dict[str, Any] = yaml.safe_load((directory / SETTINGS_FILE).read_text())["finetune"]
+    path = directory / SETTINGS_FILE
+    try:
+        content = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        reason = " ".join(str(error).split())
+        raise CheckpointError(f"cannot read {path}: {reason}") from None
+    settings = content.get("finetune") if isinstance(content, dict) else None
+    if not isinstance(settings, dict) or not {"run", "epochs"} <= set(settings):
+        raise CheckpointError(f"{path} is not a fine-tuning's settings (a 'finetune' mapping)")
     return settings
 
 
@@ -131,10 +140,7 @@ def read_reference_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A reference checkpoint: a state dict, or a dict holding one under "state_dict"."""
     if not path.is_file():
         raise CheckpointError(f"no such checkpoint: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # any unpickling failure: not a state dict
-        raise CheckpointError(f"cannot read checkpoint {path}: {error}".splitlines()[0]) from None
+    payload = read_tensor_file(path, CheckpointError, "checkpoint")
     if isinstance(payload, dict) and isinstance(payload.get("state_dict"), dict):
         payload = payload["state_dict"]
     if not isinstance(payload, dict) or not all(

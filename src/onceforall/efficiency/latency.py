@@ -30,16 +30,23 @@ __all__ = [
 ]
 
 
-def load_latency_table(path: Path, space: Space[Any]) -> LatencyModel:
+def load_latency_table(path: Path, space: Space[Any], supernet: str | None = None) -> LatencyModel:
     """A latency model for sub-networks of `space`.
 
     `path`: a table measured by `ofa latency build` (.json), a reference YAML table (.yaml), or a
     directory of reference YAML tables, one per resolution (the reference's ofa/note10). Raises
-    LatencyTableError when the file is missing or malformed, or was measured for another layout.
+    LatencyTableError when the file is missing or malformed (a time not finite or negative), was
+    measured for another layout or supernet (`supernet`: the name the space belongs to, checked
+    against our tables' metadata), or lacks an operator of the space.
     """
     path = Path(path)
     if path.suffix == ".json":
-        return table_model(path, read_table(path), space)
+        table = read_table(path)
+        if supernet is not None and table.metadata["supernet"] != supernet:
+            raise LatencyTableError(
+                f"{path} was measured for supernet {table.metadata['supernet']!r}, not {supernet!r}"
+            )
+        return table_model(path, table, space)
     if path.is_dir() or path.suffix in (".yaml", ".yml"):
         if not family_of(space).reads_reference_latency_tables:
             raise LatencyTableError(

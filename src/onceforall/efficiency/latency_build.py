@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from onceforall.arch.space import Space
+from onceforall.atomic_files import check_output_folder
 from onceforall.efficiency.latency_measure import (
     MeasureSettings,
     backend_versions,
@@ -133,6 +134,7 @@ def build_latency_table(config: BuildConfig) -> BuildResult:
         raise LatencyTableError(f"chunk_size must be at least 1, got {config.chunk_size}")
     if config.statistic not in STATISTICS:
         raise LatencyTableError(f"statistic {config.statistic!r} is not one of {STATISTICS}")
+    check_output_folder(config.out.parent, LatencyTableError)  # before any measurement
     space = build_space(config)
     metadata = table_metadata(config, space)
     entries: dict[str, OperatorTiming] = {}

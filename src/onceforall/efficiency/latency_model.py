@@ -8,6 +8,7 @@ population is a gather and a masked sum: no Python loop over networks.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -47,7 +48,15 @@ class LatencyCorrection:
         expected = {"offset_ms", "scale", "per_block_ms"}
         if not isinstance(obj, Mapping) or set(obj) != expected:
             raise LatencyTableError(f"a latency correction has exactly the keys {sorted(expected)}")
-        return cls(float(obj["offset_ms"]), float(obj["scale"]), float(obj["per_block_ms"]))
+        try:
+            values = [float(obj[name]) for name in ("offset_ms", "scale", "per_block_ms")]
+        except (TypeError, ValueError):
+            raise LatencyTableError(
+                f"a latency correction holds numbers, got {dict(obj)}"
+            ) from None
+        if not all(math.isfinite(value) for value in values):
+            raise LatencyTableError(f"a latency correction holds finite numbers, got {values}")
+        return cls(*values)
 
 
 @dataclass(frozen=True, eq=False)

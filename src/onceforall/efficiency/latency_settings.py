@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from onceforall.errors import LatencyTableError
+from onceforall.optional_extras import require
 
 Backend = Literal["torch", "onnxruntime"]
 BACKENDS: tuple[Backend, ...] = ("torch", "onnxruntime")
@@ -26,6 +27,8 @@ class MeasureSettings:
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise LatencyTableError(f"backend {self.backend!r} is not one of {BACKENDS}")
+        if self.backend == "onnxruntime":
+            require(("onnx", "onnxruntime"), "the onnxruntime backend", "deploy", LatencyTableError)
         if self.rounds == 0:
             default = self.repetitions if self.backend == "torch" else 5
             object.__setattr__(self, "rounds", max(1, min(default, self.repetitions)))

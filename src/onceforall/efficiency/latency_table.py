@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,16 +72,22 @@ class OperatorTiming:
     @classmethod
     def from_json(cls, obj: Any, where: str) -> OperatorTiming:
         try:
-            return cls(
+            timing = cls(
                 float(obj["median_ms"]),
                 float(obj["iqr_ms"]),
                 float(obj["min_ms"]),
                 int(obj["count"]),
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise LatencyTableError(
                 f"{where}: an entry needs numeric median_ms, iqr_ms, min_ms and count"
             ) from None
+        times = (timing.median_ms, timing.iqr_ms, timing.min_ms)
+        if not all(math.isfinite(t) and t >= 0 for t in times) or timing.count < 1:
+            raise LatencyTableError(
+                f"{where}: times must be finite and >= 0 and count >= 1, got {timing.to_json()}"
+            )
+        return timing
 
 
 @dataclass(frozen=True)
@@ -172,6 +179,13 @@ def table_model(
     metadata = table.metadata
     chosen = table_statistic(table, statistic)
     family = family_of(space)
+    classes = space.num_classes  # type: ignore[attr-defined]
+    if metadata["num_classes"] != classes:
+        raise LatencyTableError(
+            f"{path} was measured for {metadata['supernet']} with {metadata['num_classes']} "
+            f"classes, the network here has {classes}: pass --num-classes "
+            f"{metadata['num_classes']} if it has that many, or build a table for {classes}"
+        )
     if metadata["layout_digest"] != layout_digest(space):
         raise LatencyTableError(
             f"{path} was measured for supernet {metadata['supernet']!r} with "
@@ -200,6 +214,11 @@ def table_model(
         value_of = {op: values[key] for op, key in keys.items()}
         fixed_ms = float(sum(value_of[op] for op in grid.fixed))
         tables[resolution] = ResolutionTable(resolution, fixed_ms, grid.slot_values(value_of))
+    if incomplete:
+        raise LatencyTableError(
+            f"{path} is incomplete for this space, not measured: {'; '.join(incomplete)}; "
+            "resume with `ofa latency build`"
+        )
     if not tables:
         detail = (
             f"not measured: {'; '.join(incomplete)}; resume with `ofa latency build`"

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from onceforall.atomic_files import atomic_write_json
+from onceforall.atomic_files import atomic_write_json, check_output_folder
 from onceforall.efficiency.latency_measure import (
     MeasureSettings,
     backend_versions,
@@ -242,6 +242,7 @@ def validate_latency_table(config: ValidateConfig) -> ValidationReport:
             f"{config.table}: validation measures networks on this machine and needs a table "
             f"built here by `ofa latency build` (.json)"
         )
+    check_output_folder(config.report_path.parent, LatencyTableError)  # before any measurement
     table = read_table(config.table)
     metadata = dict(table.metadata)
     here = dict(

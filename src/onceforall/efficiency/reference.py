@@ -18,6 +18,7 @@ width (`expand:408`) plus `se` and `hs` flags; ProxylessNAS tables give the expa
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,7 +52,10 @@ def read_reference_yaml(path: Path) -> dict[str, float]:
     for key, entry in content.items():
         if not isinstance(entry, dict) or not isinstance(entry.get("mean"), (int, float)):
             raise LatencyTableError(f"{path}: entry {key!r} has no numeric 'mean'")
-        means[str(key)] = float(entry["mean"])
+        mean = float(entry["mean"])
+        if not math.isfinite(mean) or mean < 0:
+            raise LatencyTableError(f"{path}: entry {key!r} has mean {mean} (not a latency)")
+        means[str(key)] = mean
     return means
 
 

@@ -29,6 +29,7 @@ from onceforall.errors import PredictorError
 from onceforall.families.family import FeatureEncoding
 from onceforall.families.mbv3_features import FeatureEncoding as MBv3FeatureEncoding
 from onceforall.families.registry import feature_encoding_from_json
+from onceforall.tensor_files import read_tensor_file
 
 FORMAT = "onceforall.accuracy_predictor"
 VERSION = 1
@@ -133,10 +134,7 @@ def load_predictor(path: Path) -> AccuracyPredictor:
     path = Path(path)
     if not path.is_file():
         raise PredictorError(f"no such predictor file: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for corrupt or foreign files
-        raise PredictorError(f"{path}: not a readable predictor file ({error})") from None
+    payload = read_tensor_file(path, PredictorError, "predictor")
     if isinstance(payload, dict) and payload.get("format") == FORMAT:
         return _from_payload(path, payload)
     if isinstance(payload, dict) and "0.weight" in payload:
@@ -199,4 +197,7 @@ def _load_weights(path: Path, network: nn.Sequential, state: Any) -> None:
             f"{path}: weights do not fit the predictor (missing {missing}, unexpected "
             f"{unexpected}, mis-shaped {shapes})"
         )
+    not_finite = sorted(k for k, v in state.items() if not bool(torch.isfinite(v).all()))
+    if not_finite:
+        raise PredictorError(f"{path}: weights that are not finite numbers in {not_finite}")
     network.load_state_dict({k: v.float() for k, v in state.items()})

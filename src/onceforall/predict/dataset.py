@@ -20,7 +20,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from onceforall.atomic_files import atomic_write_text, make_folder
 from onceforall.errors import OnceForAllError
+from onceforall.memory_budget import ARCH_BYTES, check_fits_in_memory
 from onceforall.train.config import RunConfig
 from onceforall.train.datasets import RunData, build_run_data
 from onceforall.train.distributed import barrier, init_distributed
@@ -61,6 +63,7 @@ def candidates(space: Any, n: int, seed: int) -> list[Any]:
     total = space.size(with_resolutions=True)
     if n > total:
         raise OnceForAllError(f"--n {n} exceeds the {total} sub-networks of the space")
+    check_fits_in_memory("--n", n, ARCH_BYTES)
     rng = np.random.default_rng([seed, CANDIDATE_STREAM])
     seen: set[bytes] = set()
     rows: list[np.ndarray] = []
@@ -120,7 +123,7 @@ def build_accuracy_dataset(
     if config.training.threads is not None:
         torch.set_num_threads(config.training.threads)
     path = out if out is not None else run_dir / "predictor" / DATASET_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     part = path.with_name(f"{path.stem}.rank{context.rank}.jsonl")
     parts = sorted(path.parent.glob(f"{path.stem}.rank*.jsonl"))
     done = read_done([path, *parts])
@@ -159,8 +162,6 @@ def merge_parts(path: Path) -> None:
     """Fold the rank part files into `path` (deduplicated, atomically), then remove them."""
     parts = sorted(path.parent.glob(f"{path.stem}.rank*.jsonl"))
     merged = read_done([path, *parts])
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text("".join(json.dumps(record) + "\n" for record in merged.values()))
-    os.replace(temporary, path)
+    atomic_write_text(path, "".join(json.dumps(record) + "\n" for record in merged.values()))
     for part in parts:
         part.unlink()

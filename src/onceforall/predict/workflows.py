@@ -12,13 +12,14 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from onceforall.atomic_files import check_output_folder
 from onceforall.errors import PredictorError
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import load_predictor
 from onceforall.predict.fit import fit_predictor, split_rows
 from onceforall.predict.fit_config import FitConfig
 from onceforall.predict.records import read_accuracy_records
-from onceforall.predict.report import evaluate_predictor, write_report
+from onceforall.predict.report import PLOT_FILE, evaluate_predictor, write_report
 
 PREDICTOR_FILE = "predictor.pt"
 
@@ -32,10 +33,20 @@ def fit_from_dataset(
     num_classes: int | None = None,
     test_fraction: float = 0.2,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Fit on all but a held-out `test_fraction` of the records; report on the held-out ones."""
+    """Fit on all but a held-out `test_fraction` of the records; report on the held-out ones.
+
+    An `out` that already holds a predictor is refused unless `overwrite`.
+    """
     if not 0.0 < test_fraction < 1.0:
         raise PredictorError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    check_output_folder(out, PredictorError)
+    if (out / PREDICTOR_FILE).exists() and not overwrite:
+        raise PredictorError(
+            f"{out} already holds {PREDICTOR_FILE}; pass --overwrite to replace it, or choose "
+            "another --out"
+        )
     config = FitConfig() if config is None else config
     space = supernet_space(supernet, num_classes)
     records = read_accuracy_records(dataset, space)
@@ -59,6 +70,7 @@ def fit_from_dataset(
         },
         "history": [dataclasses.asdict(epoch) for epoch in result.history],
     }
+    (out / PLOT_FILE).unlink(missing_ok=True)  # an earlier fit's plot (a new one may be skipped)
     result.predictor.save(out / PREDICTOR_FILE)
     title = f"{supernet}: fitted predictor, held-out {len(held_out)} sub-networks"
     write_report(out, report, predicted, held_out.accuracy, extra, title)

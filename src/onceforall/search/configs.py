@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from onceforall.errors import SearchError
+from onceforall.memory_budget import SEARCH_ROW_BYTES, check_fits_in_memory
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class EvolutionConfig:
     def __post_init__(self) -> None:
         if self.population_size < 2 or self.generations < 0 or self.max_retries < 1:
             raise SearchError("population_size >= 2, generations >= 0 and max_retries >= 1")
+        check_fits_in_memory("population_size", self.population_size, SEARCH_ROW_BYTES, SearchError)
         for name in ("parent_ratio", "mutation_ratio", "mutation_prob", "resolution_mutation_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SearchError(f"{name} must be within [0, 1], got {getattr(self, name)}")
@@ -46,6 +48,7 @@ class ParetoConfig:
     def __post_init__(self) -> None:
         if self.population_size < 4 or self.generations < 0 or self.max_retries < 1:
             raise SearchError("population_size >= 4, generations >= 0 and max_retries >= 1")
+        check_fits_in_memory("population_size", self.population_size, SEARCH_ROW_BYTES, SearchError)
         if self.mutation_prob is not None and not 0.0 <= self.mutation_prob <= 1.0:
             raise SearchError(f"mutation_prob must be within [0, 1], got {self.mutation_prob}")
         if self.mutation_eta <= 0:

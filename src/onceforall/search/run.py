@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from onceforall.arch.space import Space
-from onceforall.atomic_files import atomic_write_json
+from onceforall.atomic_files import atomic_write_json, check_output_folder
 from onceforall.efficiency.latency import load_latency_table
 from onceforall.errors import SearchError
 from onceforall.models.registry import supernet_space
@@ -36,6 +36,7 @@ from onceforall.search.random_search import random_search
 SEARCH_FILE = "search.json"
 PARETO_FILE = "pareto.json"
 PARETO_PLOT = "pareto.png"
+OUTPUT_FILES = (SEARCH_FILE, PARETO_FILE, PARETO_PLOT)
 
 
 @dataclass(frozen=True)
@@ -54,17 +55,23 @@ class SearchRequest:
     objective: str | None = None  # Pareto cost; default latency_ms with a table, else macs
     seed: int = 0
     progress: bool = True
+    overwrite: bool = False  # replace the results of an earlier search in `out`
 
 
 def run_search(request: SearchRequest) -> dict[str, Any]:
     """Search as requested and write the files; returns the content of search.json."""
     if not request.budgets and not request.pareto:
         raise SearchError("no budget given: set --max-latency-ms, --max-macs or --max-params")
-    if request.out.exists() and not request.out.is_dir():
-        raise SearchError(f"--out {request.out} exists and is not a directory")
+    check_output_folder(request.out, SearchError)
+    earlier = [name for name in OUTPUT_FILES if (request.out / name).exists()]
+    if earlier and not request.overwrite:
+        raise SearchError(
+            f"{request.out} already holds {', '.join(earlier)} of an earlier search; pass "
+            "--overwrite to replace them, or choose another --out"
+        )
     space = supernet_space(request.supernet, request.num_classes)
     predictor = load_predictor(request.predictor)
-    latency = _latency(request.latency_table, space)
+    latency = _latency(request.latency_table, space, request.supernet)
 
     start = time.perf_counter()
     problem = search_problem(space, predictor, latency, supernet=request.supernet)
@@ -116,6 +123,8 @@ def run_search(request: SearchRequest) -> dict[str, Any]:
         "evaluated": results[0].evaluated if results else 0,
         "results": [result.to_json() for result in results],
     }
+    for name in OUTPUT_FILES:  # nothing of an earlier search stays beside the new results
+        (request.out / name).unlink(missing_ok=True)
     if front is not None:
         payload["pareto"] = {"file": PARETO_FILE, "plot": PARETO_PLOT, "seconds": pareto_seconds}
         _write_front(request, front, pareto_seconds)
@@ -123,10 +132,10 @@ def run_search(request: SearchRequest) -> dict[str, Any]:
     return payload
 
 
-def _latency(path: Path | None, space: Space[Any]) -> LatencyModel | None:
+def _latency(path: Path | None, space: Space[Any], supernet: str) -> LatencyModel | None:
     if path is None:
         return None
-    return load_latency_table(Path(path), space)
+    return load_latency_table(Path(path), space, supernet)
 
 
 def front_to_json(front: ParetoFront) -> dict[str, Any]:

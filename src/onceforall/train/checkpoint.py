@@ -7,14 +7,16 @@ position (phase index, steps done in that phase), model/optimizer/teacher states
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from onceforall.atomic_files import atomic_torch_save
+from onceforall.atomic_files import atomic_torch_save, atomic_write
 from onceforall.errors import CheckpointError
+from onceforall.tensor_files import read_tensor_file
 
 FORMAT = 1
 LAST = "last.pt"
@@ -39,7 +41,11 @@ def save_checkpoint(
     teacher: dict[str, torch.Tensor] | None,
     extra_name: str | None = None,
 ) -> Path:
-    """Write `last.pt` (and a copy named `extra_name`, e.g. at the end of a phase)."""
+    """Write `last.pt` (and first a copy named `extra_name`, e.g. at the end of a phase).
+
+    The copy is written before `last.pt` moves past it: a process killed between the two writes
+    resumes from the older `last.pt` and writes both again, so no phase checkpoint is lost.
+    """
     payload = {
         "format": FORMAT,
         "supernet": supernet,
@@ -53,10 +59,35 @@ def save_checkpoint(
         "teacher": teacher,
     }
     path = directory / LAST
-    atomic_torch_save(payload, path)
     if extra_name is not None:
         atomic_torch_save(payload, directory / extra_name)
+    atomic_torch_save(payload, path)
     return path
+
+
+def phase_checkpoint_name(phase_index: int, phase_name: str) -> str:
+    """`phase2-kernel.pt`: the checkpoint at the end of the phase `phase_index` (0-based)."""
+    return f"phase{phase_index + 1}-{phase_name}.pt"
+
+
+def restore_phase_checkpoint(directory: Path, position: Position, phase_names: list[str]) -> bool:
+    """Rebuild the checkpoint of the phase just finished from `last.pt` if it is missing.
+
+    At a phase boundary (step 0 of the next phase) `last.pt` holds exactly what the phase
+    checkpoint holds (runs written before phase files came first could lack it). Whether it was
+    rebuilt.
+    """
+    if position.step != 0 or position.phase_index == 0:
+        return False
+    index = position.phase_index - 1
+    if index >= len(phase_names):
+        return False
+    target = directory / phase_checkpoint_name(index, phase_names[index])
+    if target.is_file():
+        return False
+    source = directory / LAST
+    atomic_write(target, lambda temporary: shutil.copyfile(source, temporary))
+    return True
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -68,10 +99,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         path = candidate
     if not path.is_file():
         raise CheckpointError(f"no such checkpoint: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise CheckpointError(f"cannot read checkpoint {path}: {error}".splitlines()[0]) from None
+    payload = read_tensor_file(path, CheckpointError, "checkpoint")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an onceforall checkpoint (format {FORMAT})")
     return payload

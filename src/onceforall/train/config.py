@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from onceforall.errors import ConfigError
+from onceforall.train.config_checks import check_phase, check_run_config
 from onceforall.train.config_parsing import apply_override, from_dict, load_yaml, to_dict
 
 # How the distillation teacher normalizes (train/teacher.py).
@@ -68,6 +69,7 @@ class PhaseConfig:
     arch: str | None = None  # train only this sub-network (see above)
 
     def __post_init__(self) -> None:
+        check_phase(self)
         if self.epochs <= 0 or self.lr <= 0 or self.warmup_epochs < 0:
             raise ConfigError(f"phase {self.name}: epochs and lr must be > 0, warmup_epochs >= 0")
         if self.warmup_epochs > self.epochs:
@@ -142,6 +144,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         if not self.phases:
             raise ConfigError("phases: at least one phase is needed")
+        check_run_config(self)
         names = [p.name for p in self.phases]
         if len(set(names)) != len(names):
             raise ConfigError(f"phases: names must be unique, got {names}")

@@ -115,8 +115,8 @@ def from_dict(cls: type[T], data: Any, path: str = "") -> T:
         raise ConfigError(f"{path or 'config'}: missing required key(s) {', '.join(missing)}")
     try:
         return cls(**values)
-    except ConfigError as error:
-        raise ConfigError(f"{path or 'config'}: {error}") from None
+    except ConfigError as error:  # the message names the setting; add where the value is
+        raise ConfigError(f"{path}: {error}" if path else str(error)) from None
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{path or 'config'}: {error}") from None
 
@@ -182,7 +182,11 @@ def load_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}".replace("\n", " ")) from None
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (a YAML config is UTF-8 text)") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
     return data

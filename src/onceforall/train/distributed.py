@@ -119,3 +119,8 @@ def broadcast_object(value: Any, context: DistributedContext) -> Any:
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def is_main_process() -> bool:
+    """Rank 0 (or no torchrun), known before the process group starts (from RANK)."""
+    return os.environ.get("RANK", "0") == "0"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from onceforall.atomic_files import atomic_write, atomic_write_text
 
 
 class MetricsLog:
@@ -26,6 +29,23 @@ class MetricsLog:
             handle.flush()
             os.fsync(handle.fileno())
 
+    def keep_until(self, phase_index: int, step: int, phase_names: list[str]) -> int:
+        """Drop the events after position (`phase_index`, `step`), e.g. when a run resumes there.
+
+        The events of steps past the position, and the panel of phases not finished before it,
+        were written by a process that stopped before its next checkpoint; the resumed run writes
+        them again. Rewrites the file atomically; the number of events dropped.
+        """
+        if not self.enabled or not self.path.is_file():
+            return 0
+        events = self.read()
+        kept = [e for e in events if not _after(e, phase_index, step, phase_names)]
+        raw = self.path.read_text()
+        if len(kept) != len(events) or not (raw == "" or raw.endswith("\n")):
+            text = "".join(json.dumps(event) + "\n" for event in kept)
+            atomic_write_text(self.path, text)
+        return len(events) - len(kept)
+
     def read(self) -> list[dict[str, Any]]:
         if not self.path.is_file():
             return []
@@ -40,21 +60,40 @@ class MetricsLog:
         return events
 
 
-def plot_panel(events: list[dict[str, Any]], path: Path) -> None:
-    """Held-out accuracy of the panel sub-networks at the end of each phase (PNG, atomic)."""
-    import matplotlib
+def _after(event: dict[str, Any], phase_index: int, step: int, phase_names: list[str]) -> bool:
+    """Whether `event` happened after the position (phase_index, step)."""
+    index = event.get("phase_index")
+    if index is None and event.get("phase") in phase_names:
+        index = phase_names.index(event["phase"])
+    if not isinstance(index, int):
+        return False  # not tied to a phase
+    if event.get("event") == "step":
+        return index > phase_index or (index == phase_index and int(event.get("step", 0)) > step)
+    return index >= phase_index  # end-of-phase events (panel, rank_sync)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def plot_panel(events: list[dict[str, Any]], path: Path) -> bool:
+    """Held-out accuracy of the panel sub-networks at the end of each phase (PNG, atomic).
+
+    Needs matplotlib (the `plots` extra): without it the plot is skipped, with a note once.
+    Whether the plot was written.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        _note_once(f"note: matplotlib is not installed (the plots extra); {path.name} skipped")
+        return False
     evals = [e for e in events if e.get("event") == "panel"]
     if not evals:
-        return
+        return False
     phases: list[str] = []
     for e in evals:
         if e["phase"] not in phases:
             phases.append(e["phase"])
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    figure = Figure(figsize=(7, 4.5), dpi=120)
+    FigureCanvasAgg(figure)
+    axis = figure.subplots()
     labels = sorted({e["label"] for e in evals}, key=lambda s: (s != "min", s != "max", s))
     for label in labels:
         points = {e["phase"]: e["accuracy"] for e in evals if e["label"] == label}
@@ -66,8 +105,14 @@ def plot_panel(events: list[dict[str, Any]], path: Path) -> None:
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.tmp.png")
-    figure.savefig(temporary, dpi=120)
-    plt.close(figure)
-    os.replace(temporary, path)
+    atomic_write(path, lambda temporary: figure.savefig(temporary, format="png"))
+    return True
+
+
+_NOTES_GIVEN: set[str] = set()
+
+
+def _note_once(message: str) -> None:
+    if message not in _NOTES_GIVEN:
+        _NOTES_GIVEN.add(message)
+        print(message, file=sys.stderr)

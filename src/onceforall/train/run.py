@@ -27,18 +27,26 @@ from onceforall.models.registry import create_supernet
 from onceforall.models.supernet import Supernet
 from onceforall.nn.bn import synchronize_batch_norm
 from onceforall.nn.memory_format import to_channels_last
-from onceforall.train.checkpoint import Position, load_checkpoint, save_checkpoint
+from onceforall.run_lock import run_lock
+from onceforall.train.checkpoint import (
+    Position,
+    load_checkpoint,
+    phase_checkpoint_name,
+    save_checkpoint,
+)
 from onceforall.train.config import RunConfig, run_config_from_dict
 from onceforall.train.datasets import RunData, build_run_data
 from onceforall.train.distributed import (
     barrier,
     init_distributed,
+    is_main_process,
     parameter_spread,
     shutdown_distributed,
 )
 from onceforall.train.evaluation import Evaluator, labelled_panel
 from onceforall.train.loop import StepState, build_optimizer, seeded_dropout, train_step
 from onceforall.train.metrics import MetricsLog, plot_panel
+from onceforall.train.run_folder import check_class_count, check_max_steps, tidy_run_folder
 from onceforall.train.schedule import (
     PhasePlan,
     dropout_seed,
@@ -130,6 +138,7 @@ class Trainer:
             torch.set_num_threads(config.training.threads)
         self.data: RunData = build_run_data(config.data, config.seed)
         self.num_classes = config.num_classes or self.data.num_classes
+        check_class_count(self.num_classes, self.data.num_classes)
         self.net: Supernet[Any] = create_supernet(
             config.supernet,
             self.num_classes,
@@ -144,6 +153,8 @@ class Trainer:
         self._teacher_state: dict[str, torch.Tensor] | None = None
         self.optimizer_state: dict[str, Any] | None = None
         self._open_run_dir(resume)
+        if self.context.is_main:  # temporaries, events past the position, a lost phase file
+            tidy_run_folder(self.run_dir, self.position, self.metrics, self.config)
         device = self.context.device
         self.net.to(device)
         if config.training.channels_last:
@@ -394,7 +405,7 @@ class Trainer:
         barrier(self.context)
         last = plan.index + 1 == len(self.plans)
         self.position = Position(plan.index + 1, 0, complete=last)
-        self.save(self.position, None, extra=f"phase{plan.index + 1}-{plan.config.name}.pt")
+        self.save(self.position, None, extra=phase_checkpoint_name(plan.index, plan.config.name))
         self.net.train()
 
     def _curve_steps(self) -> int | None:
@@ -449,14 +460,19 @@ def train(
     progress: bool = True,
     max_steps: int | None = None,
 ) -> TrainSummary:
-    """Train `config` into `run_dir` (see the module docstring). `max_steps`: stop early (tests)."""
-    trainer = Trainer(config, run_dir, resume=resume, progress=progress)
-    try:
-        if trainer.position.complete:
-            return TrainSummary(run_dir, trainer.position, 0.0, [])
-        return trainer.run(max_steps)
-    finally:
-        shutdown_distributed(trainer.context)
+    """Train `config` into `run_dir` (see the module docstring). `max_steps`: stop early (tests).
+
+    The run folder is locked for the whole call (run_lock.py): a second process stops at once.
+    """
+    check_max_steps(max_steps)
+    with run_lock(run_dir) if is_main_process() else contextlib.nullcontext():
+        trainer = Trainer(config, run_dir, resume=resume, progress=progress)
+        try:
+            if trainer.position.complete:
+                return TrainSummary(run_dir, trainer.position, 0.0, [])
+            return trainer.run(max_steps)
+        finally:
+            shutdown_distributed(trainer.context)
 
 
 def load_run(run_dir: Path) -> tuple[RunConfig, dict[str, Any]]:

@@ -70,7 +70,7 @@ def test_arch_from_file(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  
         (("arch", "convert", "test_mbv3_tiny", "r20-k3e4x"), "at position 8"),
         (("arch", "convert", "test_mbv3_tiny", "{bad json"), "invalid JSON"),
         (("arch", "convert", "test_mbv3_tiny", "@/nonexistent/arch.txt"), "no such file"),
-        (("arch", "sample", "test_mbv3_tiny", "-n", "0"), "-n must be at least 1"),
+        (("arch", "sample", "test_mbv3_tiny", "-n", "0"), "argument -n: must be >= 1, got 0"),
         (
             ("arch", "convert", "test_resnet_tiny", "r16-s3m1.0w1.0-w1.0:e1.0-w1.0:e1.0-w1.0:e1.0"),
             "mid_width_multiplier=1.0 gives the same 8 channels as 0.75: write 0.75",

@@ -42,7 +42,7 @@ def test_errors_are_one_line_with_exit_code_2(
     assert err.startswith("ofa latency: error: no such") and err.count("\n") == 1
     assert main(["latency", "build", "test_mbv3_tiny", "--out", str(tmp_path / "t.json"),
                  "--threads", "0", "--no-progress"]) == 2  # fmt: skip
-    assert "threads must be at least 1" in capsys.readouterr().err
+    assert "--threads: must be in [1, 4096], got 0" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not (REFERENCE_DATA / "ofa" / "note10").is_dir(), reason="no reference data")

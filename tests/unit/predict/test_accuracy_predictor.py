@@ -64,7 +64,7 @@ def test_load_errors(tiny_space: MBv3Space, w12_space: MBv3Space, tmp_path: Path
         load_predictor(tmp_path / "missing.pt")
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a torch file")
-    with pytest.raises(PredictorError, match="not a readable predictor"):
+    with pytest.raises(PredictorError, match="cannot read predictor"):
         load_predictor(garbage)
     other = tmp_path / "other.pt"
     torch.save({"weights": torch.zeros(3)}, other)
