@@ -24,9 +24,9 @@ def tiny_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_predictor(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An (untrained) accuracy predictor file of test_mbv3_tiny."""
     import torch
-    from onceforall.predict.features import FeatureEncoding
 
     from onceforall.arch.mbv3 import MBv3Space
+    from onceforall.families.mbv3_features import FeatureEncoding
     from onceforall.models.registry import supernet_space
     from onceforall.predict.accuracy import AccuracyPredictor, build_mlp
 

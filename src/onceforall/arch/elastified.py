@@ -16,13 +16,16 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
 
-from onceforall.arch.space import Population, Space
+from onceforall.arch.genome import GeneGroup, Genome, GenomeSpace, check_population
+from onceforall.arch.slot_table import ResolutionTable, SlotIndex, table_sums
+from onceforall.arch.space import Population
 from onceforall.errors import ArchError, CodecError
 
 GeneKind = Literal["resolution", "depth", "width", "kernel"]
@@ -84,22 +87,52 @@ class LayerCost:
     groups: int = 1
     bias: bool = False
     positions: tuple[int, ...] = ()  # output positions (H x W) per resolution of the space
+    input_sizes: tuple[int, ...] = ()  # input height per resolution (latency operators)
+    stride: int = 1
+    padding: int = 0  # of the largest kernel (a smaller elastic kernel pads kernel // 2)
     fixed_params: int = 0  # layers counted as they are (kind "other")
     owners: tuple[Owner, ...] = ()
 
 
+def layer_cost(layer: LayerCost, cin: int, cout: int, kernel: int) -> tuple[int, int]:
+    """(MACs per output position, parameters) of one layer with these channels and kernel."""
+    if layer.kind == "depthwise":
+        weights, outputs = cin * kernel * kernel, cin
+    elif layer.kind in ("conv", "grouped"):
+        weights, outputs = cout * (cin // layer.groups) * kernel * kernel, cout
+    elif layer.kind == "linear":
+        weights, outputs = cin * cout, cout
+    elif layer.kind == "batchnorm":
+        return 0, 2 * cin
+    else:
+        return 0, layer.fixed_params
+    return weights, weights + (outputs if layer.bias else 0)
+
+
 @dataclass(frozen=True)
-class ElastifiedSpace(Space[ElastifiedArch]):
-    """Genes (resolution first, then depth, width, kernel genes) and per-layer cost tables."""
+class ElastifiedSpace(GenomeSpace[ElastifiedArch]):
+    """Genes (resolution first, then depth, width, kernel genes) and per-layer cost tables.
+
+    Each layer is one term of the space's slot table (arch/slot_table.py): its entry is the
+    (layer, input-width choice, output-width choice, kernel choice) it runs with, so MACs,
+    parameters and latency of a population are one gather and a masked sum, as for every family.
+    Only an elastic stage's blocks own genes (stages are never nested), so one pass canonicalizes.
+    """
 
     genes: tuple[Gene, ...]
     layers: tuple[LayerCost, ...]
     num_classes: int | None = None
-    constant_params: int = 0  # parameters of layers the genes never change, outside any block
+    reference: str | None = None  # the user model reference it was built from, if any
 
     def __post_init__(self) -> None:
         if not self.genes or self.genes[0].kind != "resolution":
             raise ArchError("an elastified space starts with its resolution gene")
+        for gene in self.genes:
+            if any(
+                self.genes[owner].kind != "depth" or self.genes[owner].owners
+                for owner, _ in gene.owners
+            ):
+                raise ArchError(f"gene {gene.name}: owners must be unowned depth genes")
 
     # --- structure ---------------------------------------------------------------------------
 
@@ -110,9 +143,43 @@ class ElastifiedSpace(Space[ElastifiedArch]):
     def columns(self, kind: GeneKind) -> list[int]:
         return [i for i, gene in enumerate(self.genes) if gene.kind == kind]
 
-    @property
-    def population_width(self) -> int:
-        return len(self.genes)
+    @cached_property
+    def genome(self) -> Genome:
+        return Genome(
+            tuple(
+                GeneGroup(
+                    f"{gene.kind}{column}",
+                    gene.choices,
+                    1,
+                    "resolution" if gene.kind == "resolution" else "choice",
+                )
+                for column, gene in enumerate(self.genes)
+            )
+        )
+
+    @cached_property
+    def _ownership(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(owned gene columns, their owner depth columns, block positions)."""
+        owned = [(c, o, p) for c, g in enumerate(self.genes) for o, p in g.owners]
+        if not owned:
+            return (np.zeros(0, np.intp),) * 3
+        columns, owners, positions = (np.array(v, dtype=np.intp) for v in zip(*owned, strict=True))
+        return columns, owners, positions
+
+    def zero_inactive(self, genes: Population) -> Population:
+        columns, owners, positions = self._ownership
+        if len(columns):
+            genes[:, columns] *= genes[:, owners] > positions
+        return genes
+
+    def gene_activity(self, population: Population) -> np.ndarray:
+        """Boolean (rows, genes): which genes count for each row."""
+        population = np.asarray(population)
+        active = np.ones(population.shape, dtype=bool)
+        columns, owners, positions = self._ownership
+        if len(columns):
+            active[:, columns] = population[:, owners] > positions
+        return active
 
     def with_resolutions(self, resolutions: Iterable[int]) -> ElastifiedSpace:
         chosen = tuple(sorted(set(int(r) for r in resolutions)))
@@ -125,10 +192,26 @@ class ElastifiedSpace(Space[ElastifiedArch]):
         keep = [self.resolutions.index(r) for r in chosen]
         genes = (dataclasses.replace(self.genes[0], choices=chosen), *self.genes[1:])
         layers = tuple(
-            dataclasses.replace(layer, positions=tuple(layer.positions[i] for i in keep))
+            dataclasses.replace(
+                layer,
+                positions=tuple(layer.positions[i] for i in keep),
+                input_sizes=tuple(layer.input_sizes[i] for i in keep),
+            )
             for layer in self.layers
         )
         return dataclasses.replace(self, genes=genes, layers=layers)
+
+    def restrict_choices(self, choices: Mapping[str, Iterable[Any]]) -> ElastifiedSpace:
+        """A sub-space by named choices: only `resolutions` is a named choice of this space
+        (per-gene choices narrow with `restrict`)."""
+        unknown = sorted(set(choices) - {"resolutions"})
+        if unknown:
+            raise ArchError(
+                f"restrict: {', '.join(unknown)} is not a choice of an elastified space"
+            )
+        if "resolutions" not in choices:
+            return self
+        return self.with_resolutions(int(r) for r in choices["resolutions"])
 
     def restrict(
         self,
@@ -138,8 +221,9 @@ class ElastifiedSpace(Space[ElastifiedArch]):
         resolutions: Sequence[int] | None = None,
     ) -> ElastifiedSpace:
         """A sub-space (e.g. for a training phase). `kernel_sizes`: each convolution keeps these
-        of its sizes (its largest when it has none of them); `width_ratios`: each group keeps the
-        widths made from these ratios; `depth_drops`: each stage keeps its depth minus these."""
+        of its sizes (else its largest below them, else its smallest); `width_ratios`: each group
+        keeps the widths made from these ratios (else its full width); `depth_drops`: each stage
+        keeps its depth minus these blocks (else its full depth)."""
         genes = []
         for gene in self.genes:
             choices = gene.choices
@@ -151,80 +235,50 @@ class ElastifiedSpace(Space[ElastifiedArch]):
                 )
             elif gene.kind == "width" and width_ratios is not None:
                 wanted = {round(float(r), 6) for r in width_ratios}
-                choices = tuple(
-                    c
-                    for c, r in zip(gene.choices, gene.ratios, strict=True)
-                    if round(r, 6) in wanted
-                ) or (max(gene.choices),)
+                kept = zip(gene.choices, gene.ratios, strict=True)
+                choices = tuple(c for c, r in kept if round(r, 6) in wanted) or (max(choices),)
             elif gene.kind == "depth" and depth_drops is not None:
                 drops = {int(d) for d in depth_drops}
-                choices = tuple(c for c in choices if max(gene.choices) - c in drops) or (
-                    max(gene.choices),
-                )
-            genes.append(dataclasses.replace(gene, choices=tuple(sorted(set(choices)))))
+                full = max(gene.choices)
+                choices = tuple(c for c in choices if full - c in drops) or (full,)
+            pairs = zip(gene.choices, gene.ratios, strict=True) if gene.ratios else ()
+            ratios = tuple(r for c, r in pairs if c in choices)
+            genes.append(dataclasses.replace(gene, choices=choices, ratios=ratios))
         space = dataclasses.replace(self, genes=tuple(genes))
         return space if resolutions is None else space.with_resolutions(resolutions)
 
+    @property
+    def layout(self) -> tuple[tuple[Any, ...], ...]:
+        """What shapes the layers' operators, whatever the choices (latency tables' digest)."""
+        return tuple(
+            (x.path, x.kind, x.in_channels, x.out_channels, x.kernel_size, x.groups, x.bias)
+            for x in self.layers
+        )
+
+    def entry_choices(self, term: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """The input widths, output widths and kernel sizes that slot-table axes 1-3 index for
+        layer `term` (its fixed value when no gene sets it)."""
+        layer = self.layers[term]
+        return tuple(  # type: ignore[return-value]
+            (getattr(layer, size),) if column is None else self.genes[column].choices
+            for column, size in (
+                (layer.in_gene, "in_channels"),
+                (layer.out_gene, "out_channels"),
+                (layer.kernel_gene, "kernel_size"),
+            )
+        )
+
     # --- population form ---------------------------------------------------------------------
-
-    def active(self, population: Population, column: int) -> np.ndarray:
-        mask = np.ones(len(population), dtype=bool)
-        for owner, position in self.genes[column].owners:
-            mask &= population[:, owner] > position
-        return mask
-
-    def canonicalize(self, population: Population) -> Population:
-        out = np.array(population, dtype=np.int32, copy=True)
-        for column in range(len(self.genes)):  # owners (depth genes) precede what they own
-            out[~self.active(out, column), column] = 0
-        return out
-
-    def _fill(self, population: Population, donor: Population) -> Population:
-        out = np.array(population, dtype=np.int32, copy=True)
-        for column, gene in enumerate(self.genes):
-            missing = self.active(out, column) & (out[:, column] == 0)
-            out[missing, column] = donor[missing, column]
-            still = self.active(out, column) & (out[:, column] == 0)
-            out[still, column] = max(gene.choices)
-        return self.canonicalize(out)
-
-    def _random_genes(self, n: int, rng: np.random.Generator) -> Population:
-        columns = [rng.choice(gene.choices, size=n) for gene in self.genes]
-        return np.stack(columns, axis=1).astype(np.int32).reshape(n, len(self.genes))
-
-    def sample_population(self, n: int, rng: np.random.Generator) -> Population:
-        return self.canonicalize(self._random_genes(n, rng))
-
-    def mutate_population(
-        self,
-        population: Population,
-        rng: np.random.Generator,
-        prob: float = 0.1,
-        resolution_prob: float = 0.5,
-    ) -> Population:
-        population = np.asarray(population, dtype=np.int32)
-        fresh = self._random_genes(len(population), rng)
-        chance = np.array([resolution_prob] + [prob] * (len(self.genes) - 1))
-        mutate = rng.random(population.shape) < chance[None, :]
-        return self._fill(np.where(mutate, fresh, population), fresh)
-
-    def crossover_population(
-        self, first: Population, second: Population, rng: np.random.Generator
-    ) -> Population:
-        first, second = np.asarray(first, dtype=np.int32), np.asarray(second, dtype=np.int32)
-        take_first = rng.random(first.shape) < 0.5
-        child = np.where(take_first, first, second)
-        return self._fill(child, np.where(take_first, second, first))
 
     def contains_population(self, population: Population) -> np.ndarray:
         population = np.asarray(population)
         if population.ndim != 2 or population.shape[1] != len(self.genes):
             return np.zeros(len(population), dtype=bool)
+        active = self.gene_activity(population)
         ok = np.ones(len(population), dtype=bool)
         for column, gene in enumerate(self.genes):
             genes = population[:, column]
-            member = np.isin(genes, gene.choices)
-            ok &= np.where(self.active(population, column), member, genes == 0)
+            ok &= np.where(active[:, column], np.isin(genes, gene.choices), genes == 0)
         return ok
 
     def to_population(self, archs: Iterable[ElastifiedArch]) -> Population:
@@ -247,50 +301,85 @@ class ElastifiedSpace(Space[ElastifiedArch]):
             for row in np.asarray(population)
         ]
 
-    # --- costs -------------------------------------------------------------------------------
+    # --- slot tables and costs ---------------------------------------------------------------
 
-    def _counts(self, population: Population, what: Literal["macs", "params"]) -> np.ndarray:
-        population = np.asarray(population, dtype=np.int64)
-        lookup = {r: i for i, r in enumerate(self.resolutions)}
-        try:
-            res_index = np.array([lookup[int(r)] for r in population[:, 0]], dtype=np.int64)
-        except KeyError as error:
-            raise ArchError(f"resolution {error.args[0]} not in {self.resolutions}") from None
-        total = np.full(len(population), 0 if what == "macs" else self.constant_params, np.int64)
-        for layer in self.layers:
-            cin = population[:, layer.in_gene] if layer.in_gene is not None else layer.in_channels
-            cout = (
-                population[:, layer.out_gene] if layer.out_gene is not None else layer.out_channels
-            )
-            k = (
-                population[:, layer.kernel_gene]
-                if layer.kernel_gene is not None
-                else layer.kernel_size
-            )
-            if layer.kind == "depthwise":
-                weights, outputs = cin * k * k, cin
-            elif layer.kind in ("conv", "grouped"):
-                weights, outputs = cout * (cin // layer.groups) * k * k, cout
-            elif layer.kind == "linear":
-                weights, outputs = cin * cout, cout
-            elif layer.kind == "batchnorm":
-                weights, outputs = 0, cin
-            else:
-                weights, outputs = 0, 0
-            if what == "macs":
-                positions = np.asarray(layer.positions, dtype=np.int64)[res_index]
-                value = weights * positions if layer.kind != "batchnorm" else 0 * positions
-            elif layer.kind == "batchnorm":
-                value = 2 * outputs
-            elif layer.kind == "other":
-                value = layer.fixed_params
-            else:
-                value = weights + (outputs if layer.bias else 0)
-            active = np.ones(len(population), dtype=bool)
+    def active_slots(self, population: Population) -> np.ndarray:
+        """Boolean (rows, layers): which layers run."""
+        population = np.asarray(population)
+        active = np.ones((len(population), len(self.layers)), dtype=bool)
+        for index, layer in enumerate(self.layers):
             for owner, position in layer.owners:
-                active &= population[:, owner] > position
-            total += np.where(active, value, 0).astype(np.int64)
-        return total
+                active[:, index] &= population[:, owner] > position
+        return active
+
+    def _gene_choices(self, column: int | None) -> int:
+        return 1 if column is None else len(self.genes[column].choices)
+
+    @property
+    def slot_table_shape(self) -> tuple[int, ...]:
+        most = [
+            max([1, *(self._gene_choices(getattr(layer, name)) for layer in self.layers)])
+            for name in ("in_gene", "out_gene", "kernel_gene")
+        ]
+        return (len(self.layers), *most)
+
+    def slot_index(self, population: Population) -> SlotIndex:
+        population = check_population(self, population)
+        if not self.contains_population(population).all():
+            row = int(np.argmin(self.contains_population(population)))
+            raise ArchError(f"row {row} is not a sub-network of this space")
+        _, most_in, most_out, most_kernel = self.slot_table_shape
+        index_of = self.operators.index_of
+        rows = len(population)
+        entries = np.zeros((rows, len(self.layers)), dtype=np.int64)
+        for term, layer in enumerate(self.layers):
+            parts = []
+            for column in (layer.in_gene, layer.out_gene, layer.kernel_gene):
+                parts.append(
+                    np.zeros(rows, np.int64)
+                    if column is None
+                    else index_of[column, population[:, column]]
+                )
+            entries[:, term] = (
+                (term * most_in + parts[0]) * most_out + parts[1]
+            ) * most_kernel + parts[2]
+        return SlotIndex(entries, self.active_slots(population))
+
+    def cost_table(self, resolution: int, what: Literal["macs", "params"]) -> ResolutionTable:
+        """MACs or parameters of every (layer, input width, output width, kernel) entry."""
+        position_index = self.resolutions.index(resolution)
+        values = np.zeros(self.slot_table_shape, dtype=np.int64)
+        for term, layer in enumerate(self.layers):
+            ins, outs, kernels = self.entry_choices(term)
+            for i, o, k in itertools.product(
+                range(len(ins)), range(len(outs)), range(len(kernels))
+            ):
+                macs, params = layer_cost(layer, ins[i], outs[o], kernels[k])
+                if what == "macs":
+                    values[term, i, o, k] = macs * layer.positions[position_index]
+                else:
+                    values[term, i, o, k] = params
+        return ResolutionTable(resolution, 0, values)
+
+    @cached_property
+    def _cost_tables(self) -> dict[tuple[int, str], ResolutionTable]:
+        return {
+            (r, what): self.cost_table(r, what)
+            for r in self.resolutions
+            for what in ("macs", "params")
+        }
+
+    def _counts(self, population: Population, what: str) -> np.ndarray:
+        population = check_population(self, population)
+        bad = sorted(set(population[:, 0].tolist()) - set(self.resolutions))
+        if bad:
+            raise ArchError(f"resolution {bad[0]} not in {self.resolutions}")
+        return table_sums(
+            self.slot_index(population),
+            population[:, 0],
+            lambda r: self._cost_tables[(r, what)],
+            np.int64,
+        )
 
     def macs_population(self, population: Population) -> np.ndarray:
         return self._counts(population, "macs")
@@ -308,14 +397,14 @@ class ElastifiedSpace(Space[ElastifiedArch]):
             row[:, 0] = self.resolutions[-1]
         if self.contains_population(row)[0]:
             return
-        canonical = self.canonicalize(row)
+        active = self.gene_activity(row)[0]
         for column, gene in enumerate(self.genes):
-            value, active = int(row[0, column]), bool(self.active(canonical, column)[0])
-            if active and value not in gene.choices:
+            value = int(row[0, column])
+            if active[column] and value not in gene.choices:
                 raise ArchError(
                     f"{gene.kind} of {gene.name or 'the input'}: {value} not in {gene.choices}"
                 )
-            if not active and value != 0:
+            if not active[column] and value != 0:
                 raise ArchError(
                     f"{gene.kind} of {gene.name}: its block is dropped, so it must be 0 (_)"
                 )
@@ -332,25 +421,16 @@ class ElastifiedSpace(Space[ElastifiedArch]):
         )[0]
 
     def size(self, with_resolutions: bool = False) -> int:
-        """Distinct sub-networks: for every canonical choice of depths, the product of the choices
-        of the width and kernel genes it keeps."""
+        """Distinct sub-networks: for every choice of depths, the product of the choices of the
+        width and kernel genes it keeps."""
         depth_columns = self.columns("depth")
+        counted = [c for c, g in enumerate(self.genes) if g.kind in ("width", "kernel")]
         total = 0
-        for depths in itertools.product(*[(0, *self.genes[c].choices) for c in depth_columns]):
+        for depths in itertools.product(*[self.genes[c].choices for c in depth_columns]):
             row = np.zeros((1, len(self.genes)), dtype=np.int32)
             row[0, depth_columns] = depths
-            if not np.array_equal(self.canonicalize(row), row):
-                continue  # a depth given for a dropped stage
-            if any(
-                self.active(row, c)[0] and d == 0
-                for c, d in zip(depth_columns, depths, strict=True)
-            ):
-                continue  # a kept stage without a depth
-            total += math.prod(
-                len(gene.choices)
-                for column, gene in enumerate(self.genes)
-                if gene.kind in ("width", "kernel") and self.active(row, column)[0]
-            )
+            active = self.gene_activity(row)[0]
+            total += math.prod(len(self.genes[c].choices) for c in counted if active[c])
         return total * (len(self.resolutions) if with_resolutions else 1)
 
     def parse(self, text: str) -> ElastifiedArch:
@@ -399,10 +479,12 @@ class ElastifiedSpace(Space[ElastifiedArch]):
     def from_reference_dict(
         self, ref: dict[str, Any], resolution: int | None = None
     ) -> ElastifiedArch:
-        raise ArchError("an elastified network has no reference-implementation format")
+        """An elastified network has no reference-implementation format: its dict form is its
+        JSON (`ElastifiedArch.to_json`), which search results carry."""
+        return self.arch_from_json(ref if resolution is None else {**ref, "resolution": resolution})
 
     def to_reference_dict(self, arch: ElastifiedArch) -> dict[str, Any]:
-        raise ArchError("an elastified network has no reference-implementation format")
+        return arch.to_json()
 
     def describe(self) -> dict[str, Any]:
         return {

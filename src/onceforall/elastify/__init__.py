@@ -72,13 +72,15 @@ def elastify_network(
     options: ElastifyOptions,
     kernel_transform: KernelTransform = "matrix",
     num_classes: int | None = None,
+    reference: str | None = None,
 ) -> ElastifiedSupernet:
-    """`elastify` with its options as one value (a copy of `model` is made elastic)."""
+    """`elastify` with its options as one value (a copy of `model` is made elastic);
+    `reference`: the user model reference it is built from (elastify/user_model.py)."""
     if not options.resolutions:
         options = dataclasses.replace(options, resolutions=(int(example_input.shape[-1]),))
     model = copy.deepcopy(model)
     traced = trace_network(model, example_input, options.resolutions)
     channels = ChannelAnalysis(traced)
     depth = analyse_depth(traced, model, options.max_dropped_blocks)
-    plan = plan_elastify(model, traced, channels, depth, options, num_classes)
+    plan = plan_elastify(model, traced, channels, depth, options, num_classes, reference)
     return ElastifiedSupernet(model, plan, kernel_transform)

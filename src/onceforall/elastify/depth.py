@@ -95,7 +95,8 @@ def analyse_depth(traced: TracedNetwork, model: nn.Module, max_dropped: int) -> 
     """Every Sequential whose trailing children are droppable residual blocks (module docstring);
     at most `max_dropped` blocks of one Sequential are dropped."""
     modules = dict(traced.graph.named_modules())
-    stages, notes = [], []
+    stages: list[ElasticStage] = []
+    notes: list[str] = []
     for path, module in model.named_modules():
         if not isinstance(module, nn.Sequential) or len(module) < 2:
             continue
@@ -116,5 +117,17 @@ def analyse_depth(traced: TracedNetwork, model: nn.Module, max_dropped: int) -> 
             notes.append(f"{path or '(root)'}: depth kept: its last block is {why}")
             continue
         min_depth = max(first, len(module) - max_dropped)
+        outer = next((s for s in stages if _inside_droppable(path, s)), None)
+        if outer is not None:
+            notes.append(
+                f"{path}: depth kept: inside a droppable block of {outer.path or '(root)'}"
+            )
+            continue
         stages.append(ElasticStage(path, children, min_depth))
     return DepthAnalysis(tuple(stages), tuple(notes))
+
+
+def _inside_droppable(path: str, stage: ElasticStage) -> bool:
+    return any(
+        path == child or path.startswith(child + ".") for child in stage.children[stage.min_depth :]
+    )

@@ -87,6 +87,7 @@ def plan_elastify(
     depth: DepthAnalysis,
     options: ElastifyOptions,
     num_classes: int | None,
+    reference: str | None = None,
 ) -> ElastifyPlan:
     resolutions = tuple(sorted(traced.shapes))
     resolved = tuple(
@@ -159,7 +160,7 @@ def plan_elastify(
                     owners=_owners(name, stages, 1),
                 )
             )
-    space = ElastifiedSpace(tuple(genes), tuple(costs), num_classes)
+    space = ElastifiedSpace(tuple(genes), tuple(costs), num_classes, reference)
     report = _report(channels, depth, kernel_layers, modules, options, group_of_gene)
     return ElastifyPlan(
         space,
@@ -183,10 +184,14 @@ def _layer_cost(
     stages: Sequence[ElasticStage],
 ) -> LayerCost:
     node = next(n for n in traced.graph.graph.nodes if n.name == layer.node)
-    positions = []
+    source = node.all_input_nodes[0]
+    positions, input_sizes = [], []
     for resolution in sorted(traced.shapes):
         shape = traced.shape(node, resolution) or ()
         positions.append(math.prod(shape[2:]) if layer.kind != "linear" else math.prod(shape[1:-1]))
+        incoming = traced.shape(source, resolution) or ()
+        input_sizes.append(incoming[2] if len(incoming) > 2 else 1)
+    stride, padding = 1, 0
 
     def gene(group: int | None) -> int | None:
         return None if group is None else column.get(("width", channels.find(group)))
@@ -199,6 +204,8 @@ def _layer_cost(
             module.groups,
         )
         bias = module.bias is not None
+        stride = module.stride[0]
+        padding = k // 2 if isinstance(module.padding, str) else module.padding[0]
     elif isinstance(module, nn.Linear):
         cin, cout, k, groups, bias = (
             module.in_features,
@@ -222,6 +229,9 @@ def _layer_cost(
         groups=groups,
         bias=bias,
         positions=tuple(positions),
+        input_sizes=tuple(input_sizes),
+        stride=stride,
+        padding=padding,
         owners=_owners(layer.path, stages, 1),
     )
 

@@ -162,6 +162,7 @@ def user_supernet(reference: str, num_classes: int, init_seed: int = 0) -> Elast
         options,
         user.kernel_transform,
         num_classes,
+        reference,
     )
     net.name = reference
     return net
@@ -173,3 +174,15 @@ def default_num_classes(reference: str) -> int:
     if parameters and isinstance(parameters[0].default, int):
         return int(parameters[0].default)
     return 1000
+
+
+def supernet_for_space(space: ElastifiedSpace, init_seed: int = 0, **_: Any) -> ElastifiedSupernet:
+    """The supernet of a space built from a user model reference (the family's builder)."""
+    if space.reference is None:
+        raise ElastifyError(
+            "this elastified space was not built from a model reference (path/to/file.py:fn); "
+            "keep the supernet `elastify` returned"
+        )
+    net = user_supernet(space.reference, int(space.num_classes or 0), init_seed)
+    net.space = space
+    return net

@@ -60,6 +60,7 @@ class FlatOperatorGrid:
     resolution: int
     fixed: tuple[Operator, ...]
     entries: tuple[Operator | None, ...]
+    shape: tuple[int, ...] | None = None  # the slot table's shape, when it is not flat
 
     def operators(self) -> list[Operator]:
         seen: dict[Operator, None] = dict.fromkeys(self.fixed)
@@ -67,9 +68,10 @@ class FlatOperatorGrid:
         return list(seen)
 
     def slot_values(self, value_of: Mapping[Operator, float]) -> np.ndarray:
-        return np.array(
+        values = np.array(
             [0.0 if op is None else value_of[op] for op in self.entries], dtype=np.float64
         )
+        return values if self.shape is None else values.reshape(self.shape)
 
 
 def operator_key(op: Operator) -> str:

@@ -9,13 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from onceforall.errors import OnceForAllError, PredictorError
+from onceforall.families.elastified import ELASTIFIED_FAMILY
 from onceforall.families.family import Family, FeatureEncoding
 from onceforall.families.mbv3 import MBV3_FAMILY
 from onceforall.families.operators import Operator
 from onceforall.families.operators import operator_from_key as parse_operator_key
 from onceforall.families.resnet import RESNET_FAMILY
 
-_FAMILIES: dict[str, Family] = {family.name: family for family in (MBV3_FAMILY, RESNET_FAMILY)}
+_FAMILIES: dict[str, Family] = {
+    family.name: family for family in (MBV3_FAMILY, RESNET_FAMILY, ELASTIFIED_FAMILY)
+}
 
 
 def register_family(family: Family) -> None:

@@ -69,7 +69,7 @@ def supernet_entry(name: str) -> SupernetEntry:
 def _user_entry(reference: str) -> SupernetEntry:
     from onceforall.elastify.user_model import default_num_classes, user_space, user_supernet
 
-    def make_supernet(space: Space[Any], init_seed: int = 0, **_: Any) -> Supernet[Any]:
+    def make_supernet(space: GenomeSpace[Any], init_seed: int = 0, **_: Any) -> Supernet[Any]:
         # An elastified network keeps its own dropout and kernel transform: options are ignored.
         return user_supernet(reference, int(space.num_classes), init_seed)  # type: ignore[attr-defined]
 

@@ -46,8 +46,8 @@ def check_phase(phase: PhaseConfig) -> None:
         at_most=MAX_SUBNETS_PER_STEP,
     )
     for choice, values in phase.restrict.items():
-        for value in values:
-            check_range(f"{where}: restrict.{choice}", value, above=0.0)
+        for value in values:  # 0 is a choice of some (ResNet extra blocks, blocks dropped)
+            check_range(f"{where}: restrict.{choice}", value, at_least=0.0)
 
 
 def check_data(data: DataConfig) -> None:

@@ -11,8 +11,6 @@ import torch
 from onceforall.cli.main import main
 from onceforall.elastify.user_model import load_user_model
 from onceforall.models.registry import create_supernet, supernet_space
-from onceforall.train.config import load_run_config
-from onceforall.train.run import train
 
 HERE = Path(__file__).parent
 REFERENCE = f"{HERE / 'user_nets.py'}:build"
@@ -48,42 +46,49 @@ def test_ofa_elastify_reports_and_bad_references_are_one_line_errors(
     assert len(errors) == 3 and all(line.startswith("ofa elastify: error:") for line in errors)
 
 
-def test_train_and_export_a_users_network(tmp_path: Path) -> None:
-    config = load_run_config(
-        TINY,
-        [
-            f"supernet={REFERENCE}",
-            "phases=[{name: full, epochs: 1, lr: 0.05, distill: false,"
-            " restrict: {kernel_sizes: [5], width_ratios: [1.0], depth_drops: [0]}},"
-            " {name: elastic, epochs: 1, lr: 0.01, subnets_per_step: 2, reorder_channels: true}]",
-        ],
+def test_a_users_network_goes_through_train_latency_predictor_search_export(tmp_path: Path) -> None:
+    """The issue's goal: a network from a Python file, with the CLI alone (tiny sizes)."""
+    run = tmp_path / "run"
+    phases = (
+        "phases=[{name: full, epochs: 1, lr: 0.05, distill: false,"
+        " restrict: {kernel_sizes: [5], width_ratios: [1.0], depth_drops: [0]}},"
+        " {name: elastic, epochs: 1, lr: 0.01, subnets_per_step: 2, reorder_channels: true}]"
     )
-    summary = train(config, tmp_path / "run", progress=False)
-    assert summary.position.complete
-    arch = "r16-d1-w16._.24-k3"
+    train_args = [
+        "train",
+        "--config",
+        str(TINY),
+        "--out",
+        str(run),
+        "--set",
+        f"supernet={REFERENCE}",
+    ]
+    assert main([*train_args, "--set", phases]) == 0
+    fast = ["--warmup", "0", "--repetitions", "1", "--rounds", "1", "--no-progress"]
+    table = run / "latency" / "table.json"
     assert (
-        main(
-            [
-                "export",
-                str(tmp_path / "run"),
-                "--arch",
-                arch,
-                "--out",
-                str(tmp_path / "x"),
-                "--format",
-                "pytorch",
-                "--verify-images",
-                "16",
-                "--repetitions",
-                "1",
-                "--rounds",
-                "1",
-                "--warmup",
-                "0",
-                "--quiet",
-            ]
-        )
-        == 0
+        main(["latency", "build", REFERENCE, "--out", str(table), "--num-classes", "4", *fast]) == 0
     )
-    card = json.loads((tmp_path / "x" / "card.json").read_text())
-    assert card["arch"] == arch
+    validation = tmp_path / "validate.json"
+    assert main(["latency", "validate", str(table), "--n", "6", "--out", str(validation),
+                 "--rounds", "1", "--no-progress"]) == 0  # fmt: skip
+    assert json.loads(validation.read_text())["validation_networks"] == 6
+    dataset = tmp_path / "accuracy"
+    assert (
+        main(["predictor", "dataset", str(run), "--n", "12", "--out", str(dataset), "--quiet"]) == 0
+    )
+    records = next(dataset.rglob("*.jsonl"))
+    assert main(["predictor", "fit", str(records), "--supernet", REFERENCE, "--num-classes", "4",
+                 "--out", str(run / "predictor"), "--epochs", "5"]) == 0  # fmt: skip
+    space = supernet_space(REFERENCE, 4)
+    budget = str((space.macs(space.min()) + space.macs(space.max())) // 2)
+    assert main(["search", str(run), "--max-macs", budget, "--population", "20",
+                 "--generations", "3", "--out", str(tmp_path / "search")]) == 0  # fmt: skip
+    (result,) = json.loads((tmp_path / "search" / "search.json").read_text())["results"]
+    arch = space.parse(result["arch_string"])
+    assert space.macs(arch) <= int(budget)
+    export = ["export", str(run), "--arch", str(arch), "--out", str(tmp_path / "x")]
+    fast_export = ["--format", "pytorch", "--verify-images", "16", "--repetitions", "1",
+                   "--rounds", "1", "--warmup", "0", "--quiet"]  # fmt: skip
+    assert main([*export, *fast_export]) == 0
+    assert json.loads((tmp_path / "x" / "card.json").read_text())["arch"] == str(arch)
