@@ -74,7 +74,8 @@ def ps_fashion_mnist(d: dict[str, Any]) -> str:
         f"**Progressive shrinking on Fashion-MNIST** (`{d['config']}`, {d['supernet']}, "
         f"{d['train_images']:,} training images, held-out accuracy of the panel after each phase, "
         "BN re-calibrated on 2,000 training images). "
-        f"Wall time {d['wall_minutes']:.1f} min on this 2-core machine:\n\n"
+        + (f"Note: {d['config_note']}. " if "config_note" in d else "")
+        + f"Wall time {d['wall_minutes']:.1f} min on this 2-core machine:\n\n"
         + table(["phase", "min"] + [f"{label} %" for label in labels], rows)
         + "\n\nPanel: "
         + ", ".join(

@@ -66,6 +66,13 @@ def _strip_activation(node: torch.fx.Node, modules: dict[str, nn.Module]) -> tor
     return node
 
 
+def _through_identity(node: torch.fx.Node, modules: dict[str, nn.Module]) -> torch.fx.Node:
+    """The node an `nn.Identity` (e.g. a shortcut that is one) passes on, else `node`."""
+    while node.op == "call_module" and isinstance(modules[str(node.target)], nn.Identity):
+        node = node.all_input_nodes[0]
+    return node
+
+
 def _droppable(traced: TracedNetwork, path: str, modules: dict[str, nn.Module]) -> str | None:
     """None when the child at `path` is a droppable residual block, else why not."""
     nodes = [n for n in traced.graph.graph.nodes if path in _module_paths(n)]
@@ -83,7 +90,8 @@ def _droppable(traced: TracedNetwork, path: str, modules: dict[str, nn.Module]) 
         return "not a single-input, single-output block"
     (source,) = inputs
     result = _strip_activation(outputs[0], modules)
-    if not _is_add(result) or source not in result.all_input_nodes:
+    operands = [_through_identity(node, modules) for node in result.all_input_nodes]
+    if not _is_add(result) or source not in operands:
         return "not a residual block with an identity shortcut"
     for resolution in traced.shapes:
         if traced.shape(source, resolution) != traced.shape(outputs[0], resolution):

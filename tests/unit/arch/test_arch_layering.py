@@ -8,7 +8,8 @@ from pathlib import Path
 import onceforall.arch
 
 ARCH = Path(onceforall.arch.__file__).parent
-ALLOWED = ("onceforall.arch", "onceforall.errors")
+# the torch-free base: errors, and the memory check that bounds sizes before allocating
+ALLOWED = ("onceforall.arch", "onceforall.errors", "onceforall.memory_budget")
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -197,3 +197,21 @@ def test_the_users_network_is_left_alone() -> None:
     net.reorder_channels()
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert isinstance(model.conv1, nn.Conv2d) and type(model.layer1) is nn.Sequential
+
+
+def test_the_readme_example_network_is_elastic_in_depth_width_and_kernel() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[3] / "examples" / "fashion_resnet.py"
+    spec = importlib.util.spec_from_file_location("fashion_resnet", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.build(10).eval()
+    net = elastify(model, torch.randn(1, 3, 32, 32), resolutions=(24, 32)).eval()
+    assert [s.path for s in net.plan.stages] == ["stage1", "stage2", "stage3"]  # Identity shortcuts
+    assert len(net.space.columns("width")) == 9 and len(net.space.columns("kernel")) == 1
+    images = _images(24)
+    with torch.no_grad():
+        assert (net(images) - model(images)).abs().max() <= 1e-5

@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 
 from onceforall.errors import ConfigError
+from onceforall.models.registry import supernet_space
 from onceforall.train.config import load_run_config, run_config_from_dict
 from onceforall.train.config_parsing import apply_override
+from onceforall.train.schedule import plan_phases
 
 ROOT = Path(__file__).parents[3]
 CONFIGS = [
@@ -18,9 +20,15 @@ MINIMAL = {"supernet": "test_mbv3_tiny", "phases": [{"name": "a", "epochs": 1, "
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_shipped_configs_load(path: Path) -> None:
+def test_shipped_configs_load(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # model references (examples/...py:build) are relative to the clone
     config = load_run_config(path)
     assert config.phases and config.supernet
+    space = supernet_space(config.supernet, config.num_classes or 10)
+    if config.training.resolutions is not None:
+        space = space.with_resolutions(config.training.resolutions)
+    plans = plan_phases(config, space, steps_per_epoch=100, world_size=1)  # restricts are valid
+    assert [plan.config.name for plan in plans] == [phase.name for phase in config.phases]
 
 
 def test_defaults_yaml_overrides_priority(tmp_path: Path) -> None:
