@@ -248,6 +248,12 @@ class ElastifiedSpace(GenomeSpace[ElastifiedArch]):
         return space if resolutions is None else space.with_resolutions(resolutions)
 
     @property
+    def expand_ratios(self) -> tuple[float, ...]:
+        """The width ratios of the width genes' choices (what a training phase's channel
+        sorting keeps of earlier phases, as the expand ratios of a MobileNet space)."""
+        return tuple(sorted({r for gene in self.genes for r in gene.ratios}))
+
+    @property
     def layout(self) -> tuple[tuple[Any, ...], ...]:
         """What shapes the layers' operators, whatever the choices (latency tables' digest)."""
         return tuple(

@@ -215,3 +215,20 @@ def test_the_readme_example_network_is_elastic_in_depth_width_and_kernel() -> No
     images = _images(24)
     with torch.no_grad():
         assert (net(images) - model(images)).abs().max() <= 1e-5
+
+
+def test_channel_sorting_keeps_the_channel_sets_of_widths_trained_before() -> None:
+    from onceforall.elastify.reorder import importance
+
+    _, net = _pair(ResNet18Like)
+    assert net.space.expand_ratios == (0.5, 0.75, 1.0)
+    group, gene = next(iter(net.plan.group_of_gene.items()))
+    half = net.space.genes[1 + len(net.plan.stages) + gene].choices[0]
+    before = importance(net.model, net.plan, group)
+    assert before is not None
+    net.reorder_channels(keep_expand_ratios=(0.5,))
+    after = importance(net.model, net.plan, group)
+    assert after is not None
+    assert torch.equal(torch.sort(after[:half]).values, torch.sort(before[:half]).values)
+    assert torch.all(after[:half][:-1] >= after[:half][1:])
+    assert torch.all(after[half:][:-1] >= after[half:][1:])
