@@ -192,16 +192,7 @@ class Trainer:
                     f"{self.run_dir} already holds a run; pass --resume to continue it or choose "
                     "another --out"
                 )
-            payload = load_checkpoint(last)
-            if (
-                payload["supernet"] != self.config.supernet
-                or payload["num_classes"] != self.num_classes
-            ):
-                raise CheckpointError(
-                    f"{last} is a checkpoint of {payload['supernet']} with "
-                    f"{payload['num_classes']} classes, not {self.config.supernet} with "
-                    f"{self.num_classes}"
-                )
+            payload = self._matching_checkpoint(last, f"{last} is a checkpoint of")
             check_resumable(payload["config"], config_dict)
             self.net.load_state_dict(payload["model"])
             self.position = Position(payload["phase_index"], payload["step"], payload["complete"])
@@ -210,18 +201,23 @@ class Trainer:
         elif self.config.training.init_checkpoint is not None:
             self._start_from(Path(self.config.training.init_checkpoint))
 
-    def _start_from(self, path: Path) -> None:
-        """Supernet weights and teacher of another run's checkpoint (training.init_checkpoint)."""
+    def _matching_checkpoint(self, path: Path, what: str) -> dict[str, Any]:
+        """The checkpoint at `path`, or CheckpointError (`what` begins the message) when it
+        holds another supernet or class count than this run's."""
         payload = load_checkpoint(path)
         if (
             payload["supernet"] != self.config.supernet
             or payload["num_classes"] != self.num_classes
         ):
             raise CheckpointError(
-                f"training.init_checkpoint {path} holds {payload['supernet']} with "
-                f"{payload['num_classes']} classes, not {self.config.supernet} with "
-                f"{self.num_classes}"
+                f"{what} {payload['supernet']} with {payload['num_classes']} classes, not "
+                f"{self.config.supernet} with {self.num_classes}"
             )
+        return payload
+
+    def _start_from(self, path: Path) -> None:
+        """Supernet weights and teacher of another run's checkpoint (training.init_checkpoint)."""
+        payload = self._matching_checkpoint(path, f"training.init_checkpoint {path} holds")
         self.net.load_state_dict(payload["model"])
         self._teacher_state = payload["teacher"]
 
