@@ -232,3 +232,21 @@ def test_channel_sorting_keeps_the_channel_sets_of_widths_trained_before() -> No
     assert torch.equal(torch.sort(after[:half]).values, torch.sort(before[:half]).values)
     assert torch.all(after[:half][:-1] >= after[:half][1:])
     assert torch.all(after[half:][:-1] >= after[half:][1:])
+
+
+def test_predictor_features_are_one_hot_per_active_gene() -> None:
+    from onceforall.errors import PredictorError
+    from onceforall.families.registry import family_of, feature_encoding_from_json
+
+    _, net = _pair(ResNet18Like)
+    family = family_of(net.space)
+    encoding = family.feature_encoding(net.space)
+    assert feature_encoding_from_json(encoding.to_json()) == encoding
+    population = net.space.sample_population(50, np.random.default_rng(1))
+    features = encoding.encode(net.space, population)
+    active = net.space.gene_activity(population)
+    assert features.shape == (50, encoding.width)
+    np.testing.assert_array_equal(features.sum(axis=1), active.sum(axis=1))
+    other = elastify(SEConcatNet(), torch.randn(1, 3, 32, 32)).space
+    with pytest.raises(PredictorError):
+        encoding.check_space(other)
