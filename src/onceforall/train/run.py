@@ -93,6 +93,15 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: data}
 
 
+def with_current_defaults(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved run config as this version resolves it: a setting added since the run started
+    takes its default, so a long run resumes under newer code unless a setting really differs."""
+    try:
+        return run_config_from_dict(saved).to_dict()
+    except ConfigError as error:
+        raise ConfigError(f"the run's saved config no longer loads: {error}") from None
+
+
 def check_resumable(saved: dict[str, Any], current: dict[str, Any]) -> None:
     old, new = _flatten(saved), _flatten(current)
     changed = sorted(
@@ -193,7 +202,7 @@ class Trainer:
                     "another --out"
                 )
             payload = self._matching_checkpoint(last, f"{last} is a checkpoint of")
-            check_resumable(payload["config"], config_dict)
+            check_resumable(with_current_defaults(payload["config"]), config_dict)
             self.net.load_state_dict(payload["model"])
             self.position = Position(payload["phase_index"], payload["step"], payload["complete"])
             self.optimizer_state = payload["optimizer"]

@@ -138,3 +138,16 @@ def test_init_checkpoint_must_match_the_supernet(straight_run: Path, tmp_path: P
         load_run_config(
             CONFIG_PATH, [f"training.init_checkpoint={start}", "training.teacher_phase=full"]
         )
+
+
+def test_a_setting_added_since_the_run_started_does_not_block_resume(tmp_path: Path) -> None:
+    config = load_run_config(CONFIG_PATH)
+    train(config, tmp_path, progress=False, max_steps=2)
+    last = tmp_path / "checkpoints" / "last.pt"
+    payload = torch.load(last, weights_only=True)
+    del payload["config"]["training"]["teacher_bn"]  # as saved by a version without the setting
+    torch.save(payload, last)
+    assert train(config, tmp_path, progress=False, resume=True, max_steps=1).position.step == 3
+    changed = load_run_config(CONFIG_PATH, ["training.teacher_bn=eval"])
+    with pytest.raises(ConfigError, match="teacher_bn"):
+        train(changed, tmp_path, progress=False, resume=True, max_steps=1)
