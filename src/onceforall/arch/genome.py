@@ -214,20 +214,10 @@ class GeneticOperators:
         A slot that the child's depth makes active but whose gene came from a parent without it
         (a 0) takes the other parent's gene; the child's depth is a parent's, so that one has it.
         """
-        return self.canonical(self.blend(first, second, second_prob, rng))
-
-    def blend(
-        self,
-        first: np.ndarray,
-        second: np.ndarray,
-        second_prob: np.ndarray | float,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
-        """`mix` before `canonical`: a search canonicalizes many blends in one call."""
         take_second = rng.random(first.shape) < second_prob
         child = np.where(take_second, second, first)
         donor = np.where(take_second, first, second)
-        return np.where(child == 0, donor, child)
+        return self.canonical(np.where(child == 0, donor, child))
 
     def mutation_prob(self, prob: float, resolution_prob: float) -> np.ndarray:
         """Per-column resampling probability (`resolution_prob` for the resolution)."""

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from onceforall.errors import SearchError
 from onceforall.search.configs import EvolutionConfig
 from onceforall.search.constraints import Budget
-from onceforall.search.problem import BudgetCheck, PredictionCache, SearchProblem
+from onceforall.search.problem import PredictionCache, SearchProblem
 from onceforall.search.results import SearchResult, result_from_row
 from onceforall.search.sampling import sample_within
 
@@ -52,47 +52,34 @@ class _BudgetEvolution:
         )
         self.tried = 0  # bred candidates, and those within the budget: sets the batch size
         self.fitted = 0
-        # the generation being bred: parent pairs, children, those still missing, copies per try
-        self.picks = np.zeros((0, 2), dtype=np.int64)
-        self.children = np.zeros((0, problem.operators.width), dtype=np.int32)
-        self.todo = np.zeros(0, dtype=np.int64)
-        self.copies = 1
 
-    def select(self) -> None:
-        """Keep the best parents and pick each child's parents; no child is bred yet."""
+    def select_and_breed(self) -> np.ndarray:
+        """Keep the best parents; return the children (all within the budget)."""
         config = self.config
         order = np.argsort(-self.scores, kind="stable")[: config.parents]
         self.population, self.scores = self.population[order], self.scores[order]
         self.best_per_generation.append(float(self.scores[0]))
-        size = config.population_size
-        self.picks = self.rng.integers(config.parents, size=(size, 2))
-        self.picks[: config.mutants, 1] = self.picks[: config.mutants, 0]
-        self.children = np.empty((size, self.problem.operators.width), dtype=np.int32)
-        self.todo = np.arange(size)
-
-    def draw(self, attempt: int) -> np.ndarray:
-        """Candidates (not canonical) for the children still missing: `copies` per child in one
-        batch, the first that fits becomes the child."""
-        self.copies = self._copies(attempt)
-        mutants = int(np.sum(self.todo < self.config.mutants))
-        return self._breed(self.picks[self.todo], mutants, self.copies)
-
-    def accept(self, candidates: np.ndarray, ok: np.ndarray) -> None:
-        """Keep the first candidate within the budget of each missing child."""
-        todo, copies = self.todo, self.copies
-        self.tried += len(ok)
-        self.fitted += int(ok.sum())
-        ok = ok.reshape(len(todo), copies)
-        found = ok.any(axis=1)
-        first = ok.argmax(axis=1)
-        self.children[todo[found]] = candidates.reshape(len(todo), copies, -1)[found, first[found]]
-        self.todo = todo[~found]
-
-    def finish(self) -> np.ndarray:
-        """The children; those still missing after every round are copies of their first parent
-        (parents meet the budget)."""
-        self.children[self.todo] = self.population[self.picks[self.todo, 0]]
-        return self.children
+        size, mutants = config.population_size, config.mutants
+        picks = self.rng.integers(config.parents, size=(size, 2))
+        picks[:mutants, 1] = picks[:mutants, 0]
+        children = np.empty((size, self.problem.operators.width), dtype=np.int32)
+        todo = np.arange(size)
+        for attempt in range(config.max_retries):
+            # `copies` candidates per child in one batch; the first that fits is the child
+            copies = self._copies(attempt)
+            candidates = self._breed(picks[todo], int(np.sum(todo < mutants)), copies)
+            ok = self.check.within(candidates)
+            self.tried += len(ok)
+            self.fitted += int(ok.sum())
+            ok = ok.reshape(len(todo), copies)
+            found = ok.any(axis=1)
+            first = ok.argmax(axis=1)
+            children[todo[found]] = candidates.reshape(len(todo), copies, -1)[found, first[found]]
+            todo = todo[~found]
+            if len(todo) == 0:
+                return children
+        children[todo] = self.population[picks[todo, 0]]  # parents meet the budget
+        return children
 
     def _copies(self, attempt: int) -> int:
         """Candidates per child: one in the first round while most fit (fewest rows to breed);
@@ -108,7 +95,6 @@ class _BudgetEvolution:
 
         A mutant is a mix with a random individual (each gene taken from it with the mutation
         probability), a crossover a mix of two parents (each gene from either with 1/2): one call.
-        Not yet canonical: `_breed_all` canonicalizes every budget's candidates in one call.
         """
         operators = self.problem.operators
         if copies > 1:
@@ -119,7 +105,7 @@ class _BudgetEvolution:
         chance = np.empty(first.shape)
         chance[:mutants] = self._mutation_prob
         chance[mutants:] = 0.5
-        return operators.blend(first, second, chance, self.rng)
+        return operators.mix(first, second, chance, self.rng)
 
     def add(self, children: np.ndarray, scores: np.ndarray) -> None:
         self.population = np.concatenate([self.population, children])
@@ -157,50 +143,9 @@ def evolution_search(
     searches = [_BudgetEvolution(problem, budget, config, seed) for budget in budgets]
     _score([s.population for s in searches], searches, scorer, replace=True)
     for _ in tqdm(range(config.generations), desc="evolution", disable=not progress):
-        children = _breed_all(problem, searches, config.max_retries)
+        children = [search.select_and_breed() for search in searches]
         _score(children, searches, scorer, replace=False)
     return [search.result(scorer.evaluated) for search in searches]
-
-
-def _breed_all(
-    problem: SearchProblem, searches: list[_BudgetEvolution], max_retries: int
-) -> list[np.ndarray]:
-    """Every budget's children, bred in lockstep rounds: each budget draws from its own
-    generator as if alone, and every round's candidates of all budgets are canonicalized and
-    checked in one call per kind of budget (numpy's per-call overhead dominates at this size)."""
-    for search in searches:
-        search.select()
-    for attempt in range(max_retries):
-        waiting = [search for search in searches if len(search.todo)]
-        if not waiting:
-            break
-        drawn = [search.draw(attempt) for search in waiting]
-        candidates = problem.operators.canonical(np.concatenate(drawn))
-        bounds = np.cumsum([0] + [len(rows) for rows in drawn])
-        fits = _within(candidates, [search.check for search in waiting], bounds)
-        for search, start, stop in zip(waiting, bounds, bounds[1:], strict=False):
-            search.accept(candidates[start:stop], fits[start:stop])
-    return [search.finish() for search in searches]
-
-
-def _within(candidates: np.ndarray, checks: list[BudgetCheck], bounds: np.ndarray) -> np.ndarray:
-    """Which candidates meet their budget (rows bounds[i]:bounds[i+1] are checks[i]'s): the
-    costs of budgets that bound the same metrics are evaluated in one call."""
-    fits = np.zeros(len(candidates), dtype=bool)
-    groups: dict[tuple[str, ...], list[int]] = {}
-    for i, check in enumerate(checks):
-        groups.setdefault(check.costs.names, []).append(i)
-    for members in groups.values():
-        rows = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in members])
-        costs = checks[members[0]].costs.evaluate(candidates[rows])
-        limits = np.concatenate(
-            [np.tile(checks[i].limits, (bounds[i + 1] - bounds[i], 1)) for i in members]
-        )
-        if costs.shape[1] == 1:
-            fits[rows] = costs[:, 0] <= limits[:, 0]
-        else:
-            fits[rows] = np.all(costs <= limits, axis=1)
-    return fits
 
 
 def _score(

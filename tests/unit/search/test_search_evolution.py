@@ -141,8 +141,8 @@ def test_bad_configs_are_errors() -> None:
 def test_evolution_gives_the_sub_networks_it_always_gave(
     tiny_space: MBv3Space, rugged: AccuracyPredictor, linear_latency: Any
 ) -> None:
-    """Recorded before budgets were bred in lockstep (one canonicalization and one cost check
-    per round for all budgets): a speed-up must not change what a seed finds."""
+    """Recorded results: a speed-up (cost tables read instead of probed, cached choice lookups)
+    must not change what a seed finds."""
     problem = search_problem(tiny_space, rugged, linear_latency)
     budgets = [
         Budget(max_macs=300_000),
