@@ -215,3 +215,22 @@ def test_the_readme_example_network_is_elastic_in_depth_width_and_kernel() -> No
     images = _images(24)
     with torch.no_grad():
         assert (net(images) - model(images)).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize("cls", NETWORKS, ids=lambda c: c.__name__)
+def test_search_reads_the_cost_tables_of_the_space(cls: type[nn.Module]) -> None:
+    """The search's stacked MACs/params tables come from `cost_table` (no probing) and equal
+    the space's own counts on every row."""
+    from functools import partial
+
+    from onceforall.search.costs import population_costs
+
+    space = _pair(cls)[1].space
+    functions = {"macs": space.macs_population, "params": space.params_population}
+    tables = {what: partial(space.cost_table, what=what) for what in ("macs", "params")}
+    costs = population_costs(space, functions, tables=tables)  # type: ignore[arg-type]
+    assert costs.tabulated
+    rows = space.sample_population(500, np.random.default_rng(0))
+    values = costs.evaluate(rows)
+    assert values[:, 0].tolist() == space.macs_population(rows).tolist()
+    assert values[:, 1].tolist() == space.params_population(rows).tolist()
