@@ -353,6 +353,9 @@ class ElastifiedSpace(GenomeSpace[ElastifiedArch]):
 
     def cost_table(self, resolution: int, what: Literal["macs", "params"]) -> ResolutionTable:
         """MACs or parameters of every (layer, input width, output width, kernel) entry."""
+        return self._cost_tables[(resolution, what)]
+
+    def _count_table(self, resolution: int, what: Literal["macs", "params"]) -> ResolutionTable:
         position_index = self.resolutions.index(resolution)
         values = np.zeros(self.slot_table_shape, dtype=np.int64)
         for term, layer in enumerate(self.layers):
@@ -370,7 +373,7 @@ class ElastifiedSpace(GenomeSpace[ElastifiedArch]):
     @cached_property
     def _cost_tables(self) -> dict[tuple[int, str], ResolutionTable]:
         return {
-            (r, what): self.cost_table(r, what)
+            (r, what): self._count_table(r, what)
             for r in self.resolutions
             for what in ("macs", "params")
         }

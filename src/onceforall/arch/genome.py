@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -286,11 +286,23 @@ def choice_index(
     genes: np.ndarray, choices: tuple[int, ...], active: np.ndarray, name: str
 ) -> np.ndarray:
     """Index of each active gene in `choices` (0 for inactive genes); ArchError if not a choice."""
-    lookup = np.full(max(max(choices), int(genes.max(initial=0))) + 1, -1, dtype=np.int64)
-    lookup[list(choices)] = np.arange(len(choices))
-    index = lookup[np.clip(genes, 0, None)]
-    bad = active & ((index < 0) | (genes < 0))
+    lookup = _choice_lookup(choices)
+    if genes.size and (genes.min() < 0 or genes.max() >= len(lookup)):
+        genes_in = np.where((genes >= 0) & (genes < len(lookup)), genes, 0)
+        index = np.where(genes_in == genes, lookup[genes_in], -1)
+    else:
+        index = lookup[genes]
+    bad = active & (index < 0)
     if bad.any():
         row, slot = np.argwhere(bad)[0]
         raise ArchError(f"row {row} slot {slot}: {name}={genes[row, slot]} not in {choices}")
     return np.where(active, index, 0)
+
+
+@lru_cache(maxsize=256)
+def _choice_lookup(choices: tuple[int, ...]) -> np.ndarray:
+    """value -> index in `choices`, -1 for other values up to the largest choice (read-only)."""
+    lookup = np.full(max(choices) + 1, -1, dtype=np.int64)
+    lookup[list(choices)] = np.arange(len(choices))
+    lookup.setflags(write=False)
+    return lookup

@@ -12,14 +12,14 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from onceforall.arch.genome import GeneGroup, Genome, GenomeSpace, check_population, choice_index
-from onceforall.arch.mbv3_costs import mbv3_costs
+from onceforall.arch.mbv3_costs import mbv3_cost_tables, mbv3_costs
 from onceforall.arch.mbv3_layout import MBv3Layout
-from onceforall.arch.slot_table import SlotIndex
+from onceforall.arch.slot_table import ResolutionTable, SlotIndex
 from onceforall.arch.space import Population, choice_tuple
 from onceforall.errors import ArchError
 
@@ -367,6 +367,10 @@ class MBv3Space(GenomeSpace[MBv3Arch]):
         slots, kernels, expands = self.slot_table_shape
         entries = (np.arange(slots)[None, :] * kernels + k_index) * expands + e_index
         return SlotIndex(entries, active)
+
+    def cost_table(self, resolution: int, what: Literal["macs", "params"]) -> ResolutionTable:
+        tables = mbv3_cost_tables(self.layout, resolution, self.kernel_sizes, self.expand_ratios)
+        return tables[0 if what == "macs" else 1]
 
     def macs_population(self, population: Population) -> np.ndarray:
         return mbv3_costs(self, population, 0)

@@ -152,3 +152,22 @@ def mobilenet_v3_layout(
         ),
         bn=BatchNormSettings(eps=1e-5, momentum=0.1),
     )
+
+
+def tiny_mbv3_layout(num_classes: int) -> MBv3Layout:
+    """A few thousand parameters with every feature of the real layout (SE, hswish, strides)."""
+    return MBv3Layout(
+        stem=StemLayout(out_channels=8, stride=2, activation="hswish"),
+        first_block=FixedBlockLayout(out_channels=8, stride=1, activation="relu", use_se=False),
+        stages=(
+            StageLayout(out_channels=8, stride=2, activation="relu", use_se=False, max_depth=4),
+            StageLayout(out_channels=16, stride=2, activation="hswish", use_se=True, max_depth=4),
+            StageLayout(out_channels=16, stride=1, activation="hswish", use_se=True, max_depth=4),
+        ),
+        head=HeadLayout(
+            pre_pool_channels=32,
+            post_pool_channels=48,
+            activation="hswish",
+            num_classes=num_classes,
+        ),
+    )

@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from onceforall.arch.genome import GeneGroup, Genome, GenomeSpace, check_population, choice_index
 from onceforall.arch.resnet import ResNetArch, ResNetStage, ResNetStem
-from onceforall.arch.resnet_costs import resnet_costs
+from onceforall.arch.resnet_costs import resnet_cost_tables, resnet_costs
 from onceforall.arch.resnet_layout import ResNetLayout
 from onceforall.arch.resnet_reference import resnet_from_reference_dict, resnet_to_reference_dict
-from onceforall.arch.slot_table import SlotIndex
+from onceforall.arch.slot_table import ResolutionTable, SlotIndex
 from onceforall.arch.space import Population, choice_tuple
 from onceforall.errors import ArchError
 
@@ -387,6 +387,10 @@ class ResNetSpace(GenomeSpace[ResNetArch]):
         head = blocks_start + self.layout.num_slots * n_w * n_w * n_e + stage_w[:, -1]
         entries = np.concatenate([stem[:, None], blocks, head[:, None]], axis=1)
         return SlotIndex(entries, np.concatenate([everywhere, active, everywhere], axis=1))
+
+    def cost_table(self, resolution: int, what: Literal["macs", "params"]) -> ResolutionTable:
+        tables = resnet_cost_tables(self.layout, resolution, self.expand_ratios)
+        return tables[0 if what == "macs" else 1]
 
     def macs_population(self, population: Population) -> np.ndarray:
         return resnet_costs(self, population, 0)

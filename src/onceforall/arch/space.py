@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
 
-from onceforall.arch.slot_table import SlotIndex
+from onceforall.arch.slot_table import ResolutionTable, SlotIndex
 from onceforall.errors import ArchError
 from onceforall.memory_budget import ARCH_BYTES, check_fits_in_memory
 
@@ -80,6 +80,10 @@ class Space(ABC, Generic[ArchT]):
     @abstractmethod
     def slot_index(self, population: Population) -> SlotIndex:
         """Which slot-table entry each term of each row reads; ArchError for a bad row."""
+
+    @abstractmethod
+    def cost_table(self, resolution: int, what: Literal["macs", "params"]) -> ResolutionTable:
+        """The slot table of MACs or parameters at `resolution` (what the counts sum)."""
 
     @abstractmethod
     def macs_population(self, population: Population) -> np.ndarray:

@@ -1,23 +1,18 @@
-"""OFA-MobileNetV3 (and every MBv3Layout family): supernet, static twin, registered variants."""
+"""OFA-MobileNetV3 (and every MBv3Layout family): the supernet and its static twin (the
+registered variants are in models/builtin.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import cast
 
 import torch
 from torch import Tensor, nn
 
 from onceforall.arch.mbv3 import MBv3Arch, MBv3Space
 from onceforall.arch.mbv3_layout import (
-    FixedBlockLayout,
-    HeadLayout,
     MBv3Layout,
-    StageLayout,
-    StemLayout,
-    mobilenet_v3_layout,
 )
-from onceforall.models.registry import register_supernet
 from onceforall.models.supernet import Supernet
 from onceforall.nn.activations import build_activation
 from onceforall.nn.blocks import ElasticMBConv, MBConv, conv_bn_act, fixed_mbconv
@@ -194,63 +189,3 @@ class OFAMobileNetV3(Supernet[MBv3Arch]):
             cast(Head, to_stock(self.head)),
         )
         return net.train(self.training)
-
-
-IMAGENET_RESOLUTIONS = tuple(range(128, 225, 4))
-SMALL_INPUT_RESOLUTIONS = (24, 28, 32)
-
-
-def tiny_mbv3_layout(num_classes: int) -> MBv3Layout:
-    """A few thousand parameters with every feature of the real layout (SE, hswish, strides)."""
-    return MBv3Layout(
-        stem=StemLayout(out_channels=8, stride=2, activation="hswish"),
-        first_block=FixedBlockLayout(out_channels=8, stride=1, activation="relu", use_se=False),
-        stages=(
-            StageLayout(out_channels=8, stride=2, activation="relu", use_se=False, max_depth=4),
-            StageLayout(out_channels=16, stride=2, activation="hswish", use_se=True, max_depth=4),
-            StageLayout(out_channels=16, stride=1, activation="hswish", use_se=True, max_depth=4),
-        ),
-        head=HeadLayout(
-            pre_pool_channels=32,
-            post_pool_channels=48,
-            activation="hswish",
-            num_classes=num_classes,
-        ),
-    )
-
-
-def _register() -> None:
-    def mbv3(width: float, small: bool, resolutions: tuple[int, ...]) -> Any:
-        return lambda n: MBv3Space(
-            mobilenet_v3_layout(width, n, small_input=small), resolutions=resolutions
-        )
-
-    register_supernet(
-        "ofa_mbv3_w10",
-        "OFA-MobileNetV3 w1.0 (d234 e346 k357), ImageNet layout, 128-224 px",
-        mbv3(1.0, False, IMAGENET_RESOLUTIONS),
-        OFAMobileNetV3,
-    )
-    register_supernet(
-        "ofa_mbv3_w12",
-        "OFA-MobileNetV3 w1.2 (d234 e346 k357), ImageNet layout, 128-224 px",
-        mbv3(1.2, False, IMAGENET_RESOLUTIONS),
-        OFAMobileNetV3,
-    )
-    register_supernet(
-        "ofa_mbv3_w10_small_input",
-        "OFA-MobileNetV3 w1.0 for 24-32 px images: first stage without stride (16x downsampling)",
-        mbv3(1.0, True, SMALL_INPUT_RESOLUTIONS),
-        OFAMobileNetV3,
-        default_num_classes=10,
-    )
-    register_supernet(
-        "test_mbv3_tiny",
-        "tiny MBv3 layout (3 stages, 8-16 channels, 16-24 px) for fast tests",
-        lambda n: MBv3Space(tiny_mbv3_layout(n), resolutions=(16, 20, 24)),
-        OFAMobileNetV3,
-        default_num_classes=10,
-    )
-
-
-_register()

@@ -45,8 +45,8 @@ def register_supernet(
 
 
 def _load_families() -> None:
-    # Importing the family modules runs their registrations.
-    from onceforall.models import mbv3, proxyless, resnet  # noqa: F401
+    # Importing the catalogue runs the registrations (torch-free: networks load on first use).
+    from onceforall.models import builtin  # noqa: F401
 
 
 def list_supernets() -> list[str]:

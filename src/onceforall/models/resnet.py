@@ -8,10 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from onceforall.arch.resnet import ResNetArch
-from onceforall.arch.resnet_layout import resnet50_layout, tiny_resnet_layout
-from onceforall.arch.resnet_space import RESNET50_RESOLUTIONS, ResNetSpace
-from onceforall.models.mbv3 import SMALL_INPUT_RESOLUTIONS
-from onceforall.models.registry import register_supernet
+from onceforall.arch.resnet_space import ResNetSpace
 from onceforall.models.supernet import Supernet
 from onceforall.nn.elastic_linear import ElasticLinear, PooledClassifier
 from onceforall.nn.init import initialize_weights
@@ -141,36 +138,3 @@ class OFAResNet(Supernet[ResNetArch]):
             head = PooledClassifier(classifier.export(channels), self.head.dropout.p)
         net = ResNet(stem, max_pool(self.space.layout.max_pool), stages, head)
         return net.train(self.training)
-
-
-TINY_EXPAND_RATIOS = (0.25, 0.5, 1.0)
-
-
-def _register() -> None:
-    register_supernet(
-        "ofa_resnet50",
-        "OFA-ResNet50 (d0-1-2 e0.2-0.25-0.35 w0.65-0.8-1.0), ImageNet layout, 128-256 px",
-        lambda n: ResNetSpace(resnet50_layout(n), resolutions=RESNET50_RESOLUTIONS),
-        OFAResNet,
-    )
-    register_supernet(
-        "ofa_resnet50_small_input",
-        "OFA-ResNet50 for 24-32 px images: no max pool after the stem (16x downsampling)",
-        lambda n: ResNetSpace(
-            resnet50_layout(n, small_input=True), resolutions=SMALL_INPUT_RESOLUTIONS
-        ),
-        OFAResNet,
-        default_num_classes=10,
-    )
-    register_supernet(
-        "test_resnet_tiny",
-        "tiny OFA-ResNet layout (3 stages, 4-64 channels, 16-24 px) for fast tests",
-        lambda n: ResNetSpace(
-            tiny_resnet_layout(n), expand_ratios=TINY_EXPAND_RATIOS, resolutions=(16, 20, 24)
-        ),
-        OFAResNet,
-        default_num_classes=10,
-    )
-
-
-_register()

@@ -1,17 +1,18 @@
 """Costs of a population (MACs, params, latency) in one gather, for the search's constraint checks.
 
 Every cost the search bounds has the space's slot-table form (arch/slot_table.py): cost(row) =
-fixed(resolution) + the sum of one table entry per term of the row. `population_costs` recovers
-those tables from the cost functions themselves, whatever computes them, by probing: for every
-resolution it evaluates random rows directly and solves for the entries (least squares on the
-rows' entry indicators), stacks every metric into one table, and checks the tables against direct
-evaluation on other rows. A cost function that is not additive (a latency model with another
-structure) is detected there and evaluated directly instead, which is slower but exact. Probing
-needs no knowledge of the family or of how a cost function is built.
+fixed(resolution) + the sum of one table entry per term of the row. `population_costs` stacks
+every metric's tables into one table, so a population's costs are one gather and one sum. Where
+the caller knows a cost's tables (the space's MACs and params, `space.cost_table`; a latency
+model's own tables) they are read directly. Any other cost function is probed: for every
+resolution random rows are evaluated directly and the entries solved for (least squares on the
+rows' entry indicators). Either way the stacked tables are checked against direct evaluation on
+other rows; a cost function that is not additive (a latency model with another structure) is
+detected there and evaluated directly instead, which is slower but exact.
 
 Entries that always run together (the first block slot and the fixed part) are not separately
-identifiable; the least-squares solution of smallest norm splits them, and every sum stays exact.
-Integer costs (MACs, parameters) are rounded after summing, so they stay exact integers.
+identifiable by probing; the least-squares solution of smallest norm splits them, and every sum
+stays exact. Integer costs (MACs, parameters) are rounded after summing, so they stay exact.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from typing import Any
 import numpy as np
 
 from onceforall.arch.genome import GenomeSpace
+from onceforall.arch.slot_table import ResolutionTable
 
 CostFunction = Callable[[np.ndarray], np.ndarray]
+TableSource = Callable[[int], ResolutionTable]  # a cost's slot table at a resolution
 
 PROBE_ROWS_PER_ENTRY = 3  # random rows per table entry and resolution: the entries are identified
 
@@ -90,10 +93,14 @@ def population_costs(
     space: GenomeSpace[Any],
     functions: Mapping[str, CostFunction],
     *,
+    tables: Mapping[str, TableSource] | None = None,
     check_rows: int = 512,
     relative_tolerance: float = 1e-9,
 ) -> PopulationCosts:
-    """Tabulated costs when every function is additive over slots (checked), else direct ones."""
+    """Tabulated costs when every function is additive over slots (checked), else direct ones.
+
+    `tables`: the known slot tables of some of the functions, read instead of probed.
+    """
     names, fns = tuple(functions), tuple(functions.values())
     rng = np.random.default_rng([0, 1])
     rows = np.concatenate(
@@ -103,13 +110,38 @@ def population_costs(
         [np.issubdtype(np.asarray(f(rows[:1])).dtype, np.integer) for f in fns], dtype=bool
     )
     direct = PopulationCosts(space, names, fns, None, None, integer)
-    fixed, table = _probe(space, direct)
+    known = dict(tables or {})
+    probed = [name for name in names if name not in known]
+    fixed = np.zeros((len(space.resolutions), len(names)))
+    table = np.zeros((len(space.resolutions) * (direct.entries + 1), len(names)))
+    if probed:
+        fixed_probed, table_probed = _probe(space, direct.subset(tuple(probed)))
+        columns = [names.index(name) for name in probed]
+        fixed[:, columns], table[:, columns] = fixed_probed, table_probed
+    for name, source in known.items():
+        column = names.index(name)
+        fixed[:, column], table[:, column] = _read_tables(space, source, direct.entries)
     tabulated = PopulationCosts(space, names, fns, table, fixed, integer)
     expected = direct.evaluate(rows)
     tolerance = relative_tolerance * np.maximum(1.0, np.abs(expected))
     if np.all(np.abs(tabulated.evaluate(rows) - expected) <= tolerance):
         return tabulated
     return direct
+
+
+def _read_tables(
+    space: GenomeSpace[Any], source: TableSource, entries: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One cost's fixed parts (resolutions,) and stacked entries (resolutions * (entries + 1),),
+    read from its tables (a zero after each resolution's entries, read by inactive terms)."""
+    fixed, values = [], []
+    for resolution in space.resolutions:
+        table = source(resolution)
+        fixed.append(float(table.fixed))
+        values.append(np.append(np.asarray(table.values, dtype=np.float64).ravel(), 0.0))
+    if any(len(v) != entries + 1 for v in values):
+        raise ValueError(f"a cost table does not have the space's {entries} entries")
+    return np.array(fixed), np.concatenate(values)
 
 
 def _probe(space: GenomeSpace[Any], direct: PopulationCosts) -> tuple[np.ndarray, np.ndarray]:

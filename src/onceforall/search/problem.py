@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 import numpy as np
 
 from onceforall.arch.genome import GeneticOperators, GenomeSpace
+from onceforall.arch.slot_table import ResolutionTable
+from onceforall.efficiency.latency_model import LatencyCorrection
+from onceforall.efficiency.latency_model import LatencyModel as TableLatencyModel
 from onceforall.errors import SearchError
 from onceforall.predict.accuracy import AccuracyPredictor
 from onceforall.search.constraints import METRICS, Budget, LatencyModel, check_feasible
-from onceforall.search.costs import PopulationCosts, population_costs
+from onceforall.search.costs import PopulationCosts, TableSource, population_costs
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,11 +105,41 @@ def search_problem(
         space = space.restrict_choices({"resolutions": resolutions})
     predictor.check_space(space, supernet)
     functions = {"macs": space.macs_population, "params": space.params_population}
+    tables: dict[str, TableSource] = {
+        "macs": partial(space.cost_table, what="macs"),
+        "params": partial(space.cost_table, what="params"),
+    }
     if latency is not None:
         functions["latency_ms"] = latency.predict_population
-    return SearchProblem(
-        space, predictor, latency, population_costs(space, functions), GeneticOperators(space)
-    )
+        latency_tables = latency_table_source(latency)
+        if latency_tables is not None:
+            tables["latency_ms"] = latency_tables
+    costs = population_costs(space, functions, tables=tables)
+    return SearchProblem(space, predictor, latency, costs, GeneticOperators(space))
+
+
+def latency_table_source(latency: LatencyModel) -> TableSource | None:
+    """The slot tables of a table-based latency model with its correction folded in (offset
+    into the fixed part, scale into every entry), or None: a per-block correction, or another
+    kind of model, is probed instead."""
+    if not isinstance(latency, TableLatencyModel):
+        return None
+    correction = latency.correction or LatencyCorrection()
+    if correction.per_block_ms != 0.0:
+        return None
+    tables = latency.tables
+
+    def source(resolution: int) -> ResolutionTable:
+        table = tables[resolution]
+        if correction == LatencyCorrection():
+            return table
+        return ResolutionTable(
+            resolution,
+            correction.offset_ms + correction.scale * table.fixed,
+            correction.scale * np.asarray(table.values, dtype=np.float64),
+        )
+
+    return source
 
 
 class PredictionCache:

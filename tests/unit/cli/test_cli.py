@@ -115,3 +115,36 @@ def test_parsing_does_not_import_torch() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list"],
+        ["info", "ofa_mbv3_w12"],
+        ["info", "ofa_resnet50", "--json"],
+        ["arch", "sample", "ofa_proxyless_w13", "-n", "3", "--to", "json"],
+        [
+            "arch",
+            "convert",
+            "ofa_mbv3_w10",
+            "r160-k3e4_k3e4-k3e4_k3e4-k3e4_k3e4-k3e4_k3e4-k3e4_k3e4",
+        ],
+    ],
+)
+def test_commands_about_built_in_spaces_do_not_import_torch(argv: list[str]) -> None:
+    """`ofa list`, `ofa info` and `ofa arch` answer about a built-in space without torch (a
+    user's model reference, with ':', legitimately needs it)."""
+    script = (
+        "import sys\n"
+        "from onceforall.cli.main import main\n"
+        "try:\n"
+        f"    code = main({argv!r})\n"
+        "except SystemExit as stop:\n"
+        "    code = stop.code\n"
+        "print(code, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "0 False", done.stdout + done.stderr

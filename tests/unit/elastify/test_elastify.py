@@ -250,3 +250,22 @@ def test_predictor_features_are_one_hot_per_active_gene() -> None:
     other = elastify(SEConcatNet(), torch.randn(1, 3, 32, 32)).space
     with pytest.raises(PredictorError):
         encoding.check_space(other)
+
+
+@pytest.mark.parametrize("cls", NETWORKS, ids=lambda c: c.__name__)
+def test_search_reads_the_cost_tables_of_the_space(cls: type[nn.Module]) -> None:
+    """The search's stacked MACs/params tables come from `cost_table` (no probing) and equal
+    the space's own counts on every row."""
+    from functools import partial
+
+    from onceforall.search.costs import population_costs
+
+    space = _pair(cls)[1].space
+    functions = {"macs": space.macs_population, "params": space.params_population}
+    tables = {what: partial(space.cost_table, what=what) for what in ("macs", "params")}
+    costs = population_costs(space, functions, tables=tables)  # type: ignore[arg-type]
+    assert costs.tabulated
+    rows = space.sample_population(500, np.random.default_rng(0))
+    values = costs.evaluate(rows)
+    assert values[:, 0].tolist() == space.macs_population(rows).tolist()
+    assert values[:, 1].tolist() == space.params_population(rows).tolist()

@@ -4,15 +4,19 @@ makes the smallest sub-network the cheapest, on which the impossible-budget chec
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pytest
 
-from onceforall.arch.genome import GeneticOperators
+from onceforall.arch.genome import GeneticOperators, GenomeSpace
 from onceforall.arch.mbv3 import MBv3Space
+from onceforall.arch.slot_table import ResolutionTable
+from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel
 from onceforall.models.registry import list_supernets, supernet_space
 from onceforall.search.costs import population_costs
+from onceforall.search.problem import latency_table_source
 
 MBV3_NAMES = [n for n in list_supernets() if isinstance(supernet_space(n), MBv3Space)]
 
@@ -108,3 +112,47 @@ def test_costs_are_monotone_so_the_smallest_arch_is_cheapest(
             assert np.all(function(after) >= function(before)), cost
         smallest = function(space.to_population([space.min()]))[0]
         assert smallest <= function(rows).min(), cost
+
+
+@pytest.mark.parametrize("name", list_supernets())
+def test_tables_read_from_the_space_equal_direct_evaluation(name: str) -> None:
+    space = supernet_space(name)
+    assert isinstance(space, GenomeSpace)
+    functions = {"macs": space.macs_population, "params": space.params_population}
+    tables = {what: partial(space.cost_table, what=what) for what in ("macs", "params")}
+    costs = population_costs(space, functions, tables=tables)  # type: ignore[arg-type]
+    assert costs.tabulated
+    rows = space.sample_population(1000, np.random.default_rng(4))
+    assert costs.evaluate(rows)[:, 0].tolist() == space.macs_population(rows).tolist()
+    assert costs.evaluate(rows)[:, 1].tolist() == space.params_population(rows).tolist()
+    # a table that does not give the function's values is caught: evaluated directly instead
+    wrong = population_costs(
+        space, {"macs": space.macs_population}, tables={"macs": tables["params"]}
+    )
+    assert not wrong.tabulated
+
+
+@pytest.mark.parametrize(
+    "correction",
+    [None, LatencyCorrection(0.3, 1.2, 0.0), LatencyCorrection(0.3, 1.2, 0.05)],
+)
+def test_latency_tables_are_read_with_their_correction(
+    tiny_space: MBv3Space, correction: LatencyCorrection | None
+) -> None:
+    tables = {
+        r: ResolutionTable(r, 0.5, 2e-6 * tiny_space.cost_table(r, "macs").values)
+        for r in tiny_space.resolutions
+    }
+    model = LatencyModel(tiny_space, tables, "made up", correction)
+    source = latency_table_source(model)
+    # a per-block correction is not a table entry: that model is probed instead
+    assert (source is None) == (correction is not None and correction.per_block_ms != 0)
+    functions = {"latency_ms": model.predict_population}
+    costs = population_costs(
+        tiny_space, functions, tables={} if source is None else {"latency_ms": source}
+    )
+    assert costs.tabulated
+    rows = tiny_space.sample_population(1000, np.random.default_rng(5))
+    np.testing.assert_allclose(
+        costs.evaluate(rows)[:, 0], model.predict_population(rows), rtol=1e-12
+    )

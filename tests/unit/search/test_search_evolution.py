@@ -136,3 +136,33 @@ def test_bad_configs_are_errors() -> None:
         EvolutionConfig(mutation_prob=1.5)
     with pytest.raises(SearchError):
         EvolutionConfig(max_retries=0)
+
+
+def test_evolution_gives_the_sub_networks_it_always_gave(
+    tiny_space: MBv3Space, rugged: AccuracyPredictor, linear_latency: Any
+) -> None:
+    """Recorded results: a speed-up (cost tables read instead of probed, cached choice lookups)
+    must not change what a seed finds."""
+    problem = search_problem(tiny_space, rugged, linear_latency)
+    budgets = [
+        Budget(max_macs=300_000),
+        Budget(max_latency_ms=1.2),
+        Budget(max_macs=600_000, max_params=60_000, max_latency_ms=1.5),
+    ]
+    recorded = {
+        0: [
+            "r16-k7e4_k3e4_k5e4_k3e3-k3e4_k3e4_k7e4-k3e4_k5e4_k3e3_k7e6",
+            "r16-k3e6_k3e4_k5e4_k3e3-k7e3_k3e3_k3e6-k3e3_k5e3_k7e3_k5e3",
+            "r16-k3e6_k3e3_k7e4_k3e3-k7e3_k3e3_k3e6-k3e3_k5e3_k3e3_k5e4",
+        ],
+        3: [
+            "r16-k7e4_k5e4_k5e3-k3e4_k3e3_k7e3_k3e6-k3e3_k3e4_k3e3_k3e6",
+            "r16-k7e4_k5e4_k5e4-k3e3_k3e3_k7e3_k3e6-k3e3_k3e4_k3e3_k3e6",
+            "r20-k7e4_k7e4_k7e4_k3e4-k3e6_k3e3_k3e4_k3e3-k3e3_k5e3_k7e3",
+        ],
+    }
+    evaluated = {0: 2055, 3: 2220}
+    for seed, archs in recorded.items():
+        results = evolution_search(problem, budgets, SMALL, seed=seed)
+        assert [str(r.arch) for r in results] == archs
+        assert results[0].evaluated == evaluated[seed]
