@@ -80,9 +80,9 @@ def _quantization() -> Any:
 
 def calibration_reader(input_name: str, batches: Iterable[np.ndarray]) -> Any:
     """An onnxruntime CalibrationDataReader feeding `batches` (float32) to `input_name`."""
-    quantization = _quantization()
+    base: Any = _quantization().CalibrationDataReader
 
-    class Reader(quantization.CalibrationDataReader):  # type: ignore[misc]
+    class Reader(base):
         def __init__(self) -> None:
             self._batches: Iterator[np.ndarray] = iter(batches)
 
