@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from tiny_deploy import ARCH, fast_request
 
+from onceforall.cli.main import main
 from onceforall.deploy.card import ModelCard
 from onceforall.deploy.export import export_subnet
 from onceforall.deploy.int8 import accuracy_warning
@@ -100,3 +101,27 @@ def test_the_export_warns_as_its_card_says(tiny_run: Path, tmp_path: Path) -> No
     expected = accuracy_warning(card.int8.top1_drop, 0.0, 32, "holdout")
     assert card.int8.warning == expected
     assert warned == ([] if expected is None else [expected])
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["export", "RUN", "--arch", ARCH, "--format", "onnx-int8", "--out", "OUT"],
+        ["latency", "build", "test_mbv3_tiny", "--backend", "onnxruntime-int8", "--out", "OUT"],
+    ],
+)
+def test_missing_onnxruntime_is_a_one_line_error(
+    arguments: list[str],
+    tiny_run: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
+    out = tmp_path / "out"
+    replaced = [{"RUN": str(tiny_run), "OUT": str(out)}.get(word, word) for word in arguments]
+    assert main(replaced) != 0
+    error = capsys.readouterr().err
+    assert "onnxruntime" in error and "pip install 'onceforall[deploy]'" in error
+    assert error.count("\n") == 1, error
+    assert not out.exists()
