@@ -9,7 +9,9 @@ at batch 1 and 8, measured side by side (deploy/exported_latency.py: interleaved
 rounds). Then every distinct operator of the space at the largest resolution is timed float and
 INT8 side by side (one interleaved set of runners) and the INT8/float ratios are grouped by
 operator type. Last, an INT8 table (`ofa latency build --backend onnxruntime-int8`) is built and
-validated against whole INT8 networks (`ofa latency validate`). The load average is recorded
+validated against whole INT8 networks (`ofa latency validate`). Between them, the min and max
+networks are timed float vs INT8 variants (activation type, pre-processing) side by side, with
+the operators ONNX Runtime runs after its graph optimizations. The load average is recorded
 before and after each part: the machine is shared, timings are noisy.
 Writes benchmarks/results/int8.json after every part.
 """
@@ -38,10 +40,12 @@ from onceforall.efficiency.latency_measure import (
     backend_versions,
     machine_description,
     make_runner,
+    onnx_bytes,
+    onnxruntime_runner,
     time_runners,
 )
 from onceforall.efficiency.latency_validate import ValidateConfig, validate_latency_table
-from onceforall.efficiency.onnx_int8 import Int8Settings
+from onceforall.efficiency.onnx_int8 import Int8Settings, quantize_onnx_bytes, quantized_op_types
 from onceforall.families.registry import family_of
 from onceforall.train.trained import load_trained_supernet
 
@@ -102,6 +106,71 @@ def measure_subnet(
     print(label, card.arch, f"float {card.int8.float_onnx_top1:.4f} int8 {card.int8.int8_top1:.4f}")
     print("   INT8/float latency", ratios, flush=True)
     return result
+
+
+VARIANTS = {
+    "u8s8 preprocessed (default)": Int8Settings(),
+    "u8s8 not preprocessed": Int8Settings(preprocess=False),
+    "s8s8 preprocessed": Int8Settings(activation_type="int8"),
+}
+
+
+def optimized_ops(model: bytes, threads: int, work: Path) -> dict[str, int]:
+    """Node counts of the graph ONNX Runtime actually runs (after its optimizations)."""
+    import onnxruntime as ort
+
+    path = work / "optimized.onnx"
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    options.optimized_model_filepath = str(path)
+    ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    return quantized_op_types(path)
+
+
+def quantization_variants(run: Path, args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
+    """Activation type and pre-processing: float vs each variant, side by side at batch 1."""
+    import torch
+
+    supernet = load_trained_supernet(run)[0]
+    results = []
+    for label, arch in subnet_cases(run, args.seed)[::2]:  # min and max
+        before = load()
+        example = torch.randn(1, 3, arch.resolution, arch.resolution)
+        model = onnx_bytes(supernet.export(arch), example)
+        rng = np.random.default_rng(args.seed)
+        batches = [rng.standard_normal(tuple(example.shape), dtype=np.float32) for _ in range(8)]
+        models = {"float": model} | {
+            name: quantize_onnx_bytes(model, batches, settings)
+            for name, settings in VARIANTS.items()
+        }
+        runners = [onnxruntime_runner(m, example, args.threads) for m in models.values()]
+        settings = MeasureSettings(
+            backend="onnxruntime", threads=args.threads, warmup=10, repetitions=50, rounds=5
+        )
+        timings = time_runners(runners, settings, np.random.default_rng(1))
+        rows = {
+            name: {
+                "median_ms": round(t.median_ms, 4),
+                "min_ms": round(t.min_ms, 4),
+                "over_float_median": round(t.median_ms / timings[0].median_ms, 3),
+                "ops_run": optimized_ops(m, args.threads, work),
+            }
+            for (name, m), t in zip(models.items(), timings, strict=True)
+        }
+        results.append(
+            {
+                "case": label,
+                "arch": str(arch),
+                "batch_size": 1,
+                "calibration": "8 random batches (latency only)",
+                "variants": rows,
+                "loadavg_before": before,
+                "loadavg_after": load(),
+            }
+        )
+        print(label, {k: (v["median_ms"], v["over_float_median"]) for k, v in rows.items()})
+    return results
 
 
 def operator_type(op: Any) -> str:
@@ -198,7 +267,9 @@ def main() -> None:
     parser.add_argument("--validate-n", type=int, default=30)
     parser.add_argument("--validate-calibration", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip", nargs="*", default=[], choices=("subnets", "operators", "table"))
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=("subnets", "variants", "operators", "table")
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/int8.json"))
     args = parser.parse_args()
     _, _, payload = load_trained_supernet(args.run)
@@ -229,6 +300,9 @@ def main() -> None:
             for label, arch in subnet_cases(args.run, args.seed):
                 output["subnets"].append(measure_subnet(args.run, label, arch, args, work))
                 save()
+        if "variants" not in args.skip:
+            output["quantization_variants"] = quantization_variants(args.run, args, work)
+            save()
         if "operators" not in args.skip:
             output["operators"] = operator_ratios(supernet, num_classes, args)
             save()
