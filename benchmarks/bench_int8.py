@@ -56,6 +56,17 @@ def load() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
 
+def run_training(run: Path) -> dict[str, Any]:
+    """How the run's supernet was trained (its config), for the reader of the JSON."""
+    _, config, payload = load_trained_supernet(run)
+    return {
+        "phases": [{"name": p.name, "epochs": p.epochs} for p in config.phases],
+        "dataset": config.data.dataset,
+        "train_subset": config.data.train_subset,
+        "complete": bool(payload.get("complete", False)),
+    }
+
+
 def subnet_cases(run: Path, seed: int) -> list[tuple[str, Any]]:
     space = load_trained_supernet(run)[0].space
     return [
@@ -283,6 +294,7 @@ def main() -> None:
         "loadavg_* is os.getloadavg() (1, 5, 15 min)",
         "run": str(args.run.absolute()),
         "supernet": supernet,
+        "training": run_training(args.run),
         "threads": args.threads,
         "quantization": Int8Settings().describe(),
         "machine": machine_description(),
