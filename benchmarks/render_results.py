@@ -259,8 +259,16 @@ def int8(d: dict[str, Any]) -> str:
                 ),
             ]
         )
+    trained = d.get("training")
+    phases = (
+        ", ".join(f"phase {p['name']} ({p['epochs']:g} epochs)" for p in trained["phases"])
+        + f" on {trained['train_subset'] or 'all'} {trained['dataset']} images"
+        if trained
+        else "see the JSON"
+    )
     text = (
-        f"**INT8 deployment** ({d['supernet']}, {d['threads']} thread; {d['quantization']}; "
+        f"**INT8 deployment** ({d['supernet']} trained {phases}, {d['threads']} thread; "
+        f"{d['quantization']}; "
         f"top-1 on {d['subnets'][0]['int8']['test_images']} {d['subnets'][0]['int8']['test_split']}"
         " images; latency: median ms per call, float and INT8 ONNX timed side by side):\n\n"
         + table(
@@ -280,6 +288,7 @@ def int8(d: dict[str, Any]) -> str:
             f"\n\nINT8 / float time per operator type ({d['operators']['operators']} operators at "
             f"{d['operators']['resolution']} px, median ratio): "
             + ", ".join(f"{name} {entry['median_ratio']:.2f}" for name, entry in ops.items())
+            + "."
         )
     if "int8_table" in d:
         t = d["int8_table"]
