@@ -243,6 +243,66 @@ def export(d: dict[str, Any]) -> str:
     )
 
 
+def int8(d: dict[str, Any]) -> str:
+    rows = []
+    for case in d["subnets"]:
+        q, by = case["int8"], case["latency"]
+        rows.append(
+            [
+                case["case"],
+                f"{100 * q['float_onnx_top1']:.2f}% / {100 * q['int8_top1']:.2f}%",
+                f"{100 * q['top1_agreement']:.1f}%",
+                *(
+                    f"{by[f'onnxruntime batch {n}']['median_ms']:.2f} / "
+                    f"{by[f'onnxruntime-int8 batch {n}']['median_ms']:.2f}"
+                    for n in (1, 8)
+                ),
+            ]
+        )
+    trained = d.get("training")
+    phases = (
+        ", ".join(f"phase {p['name']} ({p['epochs']:g} epochs)" for p in trained["phases"])
+        + f" on {trained['train_subset'] or 'all'} {trained['dataset']} images"
+        if trained
+        else "see the JSON"
+    )
+    text = (
+        f"**INT8 deployment** ({d['supernet']} trained {phases}, {d['threads']} thread; "
+        f"{d['quantization']}; "
+        f"top-1 on {d['subnets'][0]['int8']['test_images']} {d['subnets'][0]['int8']['test_split']}"
+        " images; latency: median ms per call, float and INT8 ONNX timed side by side):\n\n"
+        + table(
+            [
+                "sub-network",
+                "top-1 float / INT8",
+                "same class",
+                "batch 1 ms float / INT8",
+                "batch 8 ms float / INT8",
+            ],
+            rows,
+        )
+    )
+    if "operators" in d:
+        ops = d["operators"]["int8_over_float_by_type"]
+        text += (
+            f"\n\nINT8 / float time per operator type ({d['operators']['operators']} operators at "
+            f"{d['operators']['resolution']} px, median ratio): "
+            + ", ".join(f"{name} {entry['median_ratio']:.2f}" for name, entry in ops.items())
+            + "."
+        )
+    if "int8_table" in d:
+        t = d["int8_table"]
+        raw, fit = t["without_correction"], t["with_correction"]
+        text += (
+            f"\n\nINT8 latency table ({t['operators']} quantized operators) against "
+            f"{t['validation_networks']} whole INT8 networks: MAPE {raw['mape_percent']:.1f}%, "
+            f"Kendall tau {raw['kendall_tau']:.3f}; with the linear correction fitted on "
+            f"{t['calibration_networks']} others, MAPE {fit['mape_percent']:.1f}%, "
+            f"tau {fit['kendall_tau']:.3f}."
+        )
+    return text + f"\n\n{source(d, 'int8.json')}. {d['note']}."
+
+
 def study_config(d: dict[str, Any]) -> str:
     """The claims study's supernet config (results written before --config: the default)."""
     return str(d.get("config", "benchmarks/claims/fashion_mnist.yaml"))
@@ -380,6 +440,7 @@ SECTIONS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("bn_recalibration.json", recalibration),
     ("foundation.json", foundation),
     ("export.json", export),
+    ("int8.json", int8),
 ]
 
 

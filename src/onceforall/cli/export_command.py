@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 from onceforall.cli import numbers
 from onceforall.cli.output import print_json, print_table
 from onceforall.deploy.export_config import (
+    ALL_FORMATS,
     FORMATS,
     ExportRequest,
     Tolerances,
     default_measure_settings,
 )
+from onceforall.deploy.int8_config import Int8AccuracyWarning, Int8Request
+from onceforall.efficiency.onnx_int8 import CALIBRATION_METHODS, Int8Settings
 
 
 def register(subparsers: Any) -> None:
@@ -41,7 +46,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--arch", help="arch string (not needed for a fine-tuning output)")
     parser.add_argument("--out", type=Path, required=True, help="export directory (must be new)")
     parser.add_argument(
-        "--format", dest="formats", nargs="+", choices=FORMATS, default=list(FORMATS)
+        "--format",
+        dest="formats",
+        nargs="+",
+        choices=ALL_FORMATS,
+        default=list(FORMATS),
+        help="default: the exact formats; onnx-int8 (ONNX Runtime static quantization) when asked",
     )
     parser.add_argument("--checkpoint", type=Path, help="weights in the reference's key layout")
     parser.add_argument("--config", type=Path, help="run config YAML, with --checkpoint")
@@ -55,6 +65,32 @@ def register(subparsers: Any) -> None:
         )
     parser.add_argument(
         "--verify-images", type=numbers.positive_int, default=64, help="held-out images checked"
+    )
+    int8 = Int8Request()
+    parser.add_argument(
+        "--int8-calibration-images",
+        type=numbers.positive_int,
+        default=int8.calibration_images,
+        help="training images that calibrate the INT8 activation ranges "
+        f"(default {int8.calibration_images})",
+    )
+    parser.add_argument(
+        "--int8-calibration-method",
+        choices=CALIBRATION_METHODS,
+        default=int8.settings.calibration_method,
+    )
+    parser.add_argument(
+        "--int8-test-images",
+        type=numbers.positive_int,
+        default=int8.test_images,
+        help=f"evaluation images for float vs INT8 top-1 (default {int8.test_images})",
+    )
+    parser.add_argument(
+        "--int8-max-drop",
+        type=numbers.non_negative_float,
+        default=100 * int8.max_drop,
+        help="warn when INT8 top-1 is more than this many percentage points below float "
+        f"(default {100 * int8.max_drop:g})",
     )
     parser.add_argument(
         "--batch-size",
@@ -92,6 +128,9 @@ def command_line(args: argparse.Namespace) -> str:
     words += ["--out", str(args.out), "--format", *args.formats]
     for option in (*(f"{n}_tolerance" for n in FORMATS), "verify_images", "batch_size"):
         words += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
+    if "onnx-int8" in args.formats:
+        for option in ("calibration_images", "calibration_method", "test_images", "max_drop"):
+            words += [f"--int8-{option.replace('_', '-')}", str(getattr(args, f"int8_{option}"))]
     for option in ("threads", "warmup", "repetitions", "rounds"):
         words += [f"--{option}", str(getattr(args, option))]
     return shlex.join(words)
@@ -115,6 +154,12 @@ def run_export(args: argparse.Namespace) -> int:
             onnx=args.onnx_tolerance,
         ),
         verify_images=args.verify_images,
+        int8=Int8Request(
+            settings=Int8Settings(calibration_method=args.int8_calibration_method),
+            calibration_images=args.int8_calibration_images,
+            test_images=args.int8_test_images,
+            max_drop=args.int8_max_drop / 100,
+        ),
         latency_batch_sizes=tuple(dict.fromkeys((1, args.batch_size))),
         measure=MeasureSettings(
             threads=args.threads,
@@ -127,7 +172,9 @@ def run_export(args: argparse.Namespace) -> int:
         command=command_line(args),
         progress=not args.quiet,
     )
-    card = export_subnet(request)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Int8AccuracyWarning)  # printed below from the card
+        card = export_subnet(request)
     if args.json:
         print_json(card.to_json())
         return 0
@@ -140,6 +187,16 @@ def run_export(args: argparse.Namespace) -> int:
         ["format", "max |diff|", "tolerance"],
         [[c.format, f"{c.max_abs_diff:.2e}", f"{c.tolerance:g}"] for c in card.verification],
     )
+    if card.int8 is not None:
+        q = card.int8
+        print(
+            f"INT8: top-1 {100 * q.int8_top1:.2f}% vs float ONNX {100 * q.float_onnx_top1:.2f}% "
+            f"on {q.test_images} {q.test_split} images (same class on "
+            f"{100 * q.top1_agreement:.1f}%); calibrated on {q.calibration_images} training "
+            f"images ({q.settings['calibration_method']})"
+        )
+        if q.warning is not None:
+            print(f"warning: {q.warning}", file=sys.stderr)
     print_table(
         ["backend", "batch", "median ms", "IQR ms", "min ms"],
         [

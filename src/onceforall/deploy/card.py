@@ -16,6 +16,7 @@ from typing import Any
 
 from onceforall.atomic_files import atomic_write_text
 from onceforall.deploy.exported_latency import MeasuredLatency
+from onceforall.deploy.int8 import Int8Report
 from onceforall.deploy.verify import FormatCheck
 
 JSON_FILE = "card.json"
@@ -65,6 +66,7 @@ class ModelCard:
     latency_table: str | None = field(metadata=_meta("latency table"))
     latency_threads: int = field(metadata=_meta("latency threads"))
     onnx_opset: int | None = field(metadata=_meta("ONNX opset"))
+    int8: Int8Report | None = field(metadata=_meta("INT8 quantization (onnx-int8)"))
     verification: tuple[FormatCheck, ...] = field(metadata=_meta("verification"))
     latency: tuple[MeasuredLatency, ...] = field(metadata=_meta("measured latency (ms/call)"))
     files: tuple[ExportedFile, ...] = field(metadata=_meta("files"))
@@ -84,6 +86,12 @@ class ModelCard:
             label = item.metadata.get("label", item.name)
             if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
                 sections += ["", f"## {label}", "", *_table(value)]
+            elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+                rows = [
+                    f"| {part.name.replace('_', ' ')} | {_cell(_text(getattr(value, part.name)))} |"
+                    for part in dataclasses.fields(value)
+                ]
+                sections += ["", f"## {label}", "", "| | |", "| --- | --- |", *rows]
             elif isinstance(value, Mapping):
                 rows = [f"| {key} | {_cell(str(text))} |" for key, text in value.items()]
                 sections += ["", f"## {label}", "", "| | |", "| --- | --- |", *rows]

@@ -39,6 +39,7 @@ from onceforall.deploy.formats import (
     model_file,
     write_formats,
 )
+from onceforall.deploy.int8 import write_int8
 from onceforall.deploy.staging import check_output_dir, staged_directory
 from onceforall.deploy.subnet_source import SubnetSource, open_source
 from onceforall.deploy.verify import verify_files
@@ -120,8 +121,8 @@ def predicted_latency(path: Path | None, source: SubnetSource, arch: Any) -> flo
 def export_subnet(request: ExportRequest) -> ModelCard:
     """Export, verify, time and describe one sub-network into `request.out` (see module doc)."""
     check_output_dir(request.out.absolute())  # before any slow work
-    if "onnx" in request.formats:
-        require(("onnx", "onnxruntime"), "the onnx format", "deploy", ExportError)
+    for name in {"onnx", "onnx-int8"} & set(request.formats):
+        require(("onnx", "onnxruntime"), f"the {name} format", "deploy", ExportError)
     with staged_directory(request.out) as stage:
         source = open_source(
             request.source, request.reference_checkpoint, request.config, request.config_overrides
@@ -149,9 +150,31 @@ def _export(request: ExportRequest, source: SubnetSource, stage: Path, threads: 
         module, resolution
     )
     images = verification_images(data.holdout, resolution, request.verify_images)
-    written = write_formats(module, stage, images[:1], request.formats)
+    exact = tuple(name for name in request.formats if name != "onnx-int8")
+    written = write_formats(module, stage, images[:1], exact)
     files: dict[Format, Path] = {name: stage / model_file(name) for name in request.formats}
-    checks = verify_files(module, files, images, request.tolerances, threads)
+    checks = (
+        verify_files(
+            module, {name: files[name] for name in exact}, images, request.tolerances, threads
+        )
+        if exact
+        else ()
+    )
+    int8 = None
+    if "onnx-int8" in request.formats:
+        int8 = write_int8(
+            module,
+            stage,
+            images[:1],
+            calibration.calibration_batches(resolution),
+            f"training images at {resolution} px, preprocessed as for evaluation: the run's "
+            f"seeded BN re-calibration subset (seed {calibration.seed})",
+            (split.name, split.source),
+            request.int8,
+            images,
+            threads,
+        )
+        written += FILES["onnx-int8"]
     latency = measure_exported(
         module,
         {name: path for name, path in files.items() if name != "pytorch"},
@@ -188,7 +211,8 @@ def _export(request: ExportRequest, source: SubnetSource, stage: Path, threads: 
         predicted_latency_ms=predicted_ms,
         latency_table=None if latency_table is None else str(latency_table.absolute()),
         latency_threads=request.measure.threads,
-        onnx_opset=ONNX_OPSET if "onnx" in request.formats else None,
+        onnx_opset=ONNX_OPSET if {"onnx", "onnx-int8"} & set(request.formats) else None,
+        int8=int8,
         verification=checks,
         latency=latency,
         files=tuple(

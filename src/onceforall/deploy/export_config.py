@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from onceforall.deploy.int8_config import Int8Request
 from onceforall.efficiency.latency_settings import MeasureSettings
 from onceforall.errors import ExportError
 
-Format = Literal["pytorch", "torchscript", "onnx"]
-FORMATS: tuple[Format, ...] = ("pytorch", "torchscript", "onnx")
+Format = Literal["pytorch", "torchscript", "onnx", "onnx-int8"]
+FORMATS: tuple[Format, ...] = ("pytorch", "torchscript", "onnx")  # the default; exact formats
+ALL_FORMATS: tuple[Format, ...] = (*FORMATS, "onnx-int8")  # INT8 only when asked (deploy/int8.py)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class ExportRequest:
     verify_images: int = 64  # held-out images in the verification batch
     latency_batch_sizes: tuple[int, ...] = (1, 8)
     measure: MeasureSettings = field(default_factory=default_measure_settings)
+    int8: Int8Request = field(default_factory=Int8Request)  # with the onnx-int8 format
     # For the card's predicted accuracy / latency; None: the run directory's predictor and
     # latency table when the source is a run directory holding them (run/layout.py).
     predictor: Path | None = None
@@ -66,9 +69,9 @@ class ExportRequest:
     def __post_init__(self) -> None:
         if not self.formats:
             raise ExportError("at least one format is needed")
-        unknown = sorted(set(self.formats) - set(FORMATS))
+        unknown = sorted(set(self.formats) - set(ALL_FORMATS))
         if unknown:
-            raise ExportError(f"unknown formats {unknown}; known: {', '.join(FORMATS)}")
+            raise ExportError(f"unknown formats {unknown}; known: {', '.join(ALL_FORMATS)}")
         if (self.source is None) == (self.reference_checkpoint is None):
             raise ExportError("give either a run directory or --checkpoint (with --config)")
         if self.reference_checkpoint is not None and self.config is None:

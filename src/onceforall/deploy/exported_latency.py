@@ -1,9 +1,10 @@
 """Latency of an exported sub-network on this machine, per backend and batch size.
 
 Backends: `pytorch` (the fx GraphModule, eager; always measured, it is the baseline), and for
-the formats exported, `torchscript` (the saved .torchscript.pt, reloaded) and `onnxruntime` (the
-saved .onnx, CPU provider). The timing itself is efficiency/latency_measure.py's: warm-up, then
-interleaved rounds in a seeded random order, so that machine noise spreads over all backends.
+the formats exported, `torchscript` (the saved .torchscript.pt, reloaded), `onnxruntime` (the
+saved .onnx, CPU provider) and `onnxruntime-int8` (the saved .int8.onnx, same session settings).
+The timing itself is efficiency/latency_measure.py's: warm-up, then interleaved rounds in a
+seeded random order, so that machine noise spreads over all backends.
 """
 
 from __future__ import annotations
@@ -50,10 +51,15 @@ def _runners(
     if "torchscript" in files:
         scripted = load_torchscript(files["torchscript"])
         runners["torchscript"] = make_runner(scripted, input_shape, settings, INPUT_SEED)
-    if "onnx" in files:
-        generator = torch.Generator().manual_seed(INPUT_SEED)
-        example = torch.randn((settings.batch_size, *input_shape), generator=generator)
-        runners["onnxruntime"] = onnxruntime_runner(str(files["onnx"]), example, settings.threads)
+    generator = torch.Generator().manual_seed(INPUT_SEED)
+    example = torch.randn((settings.batch_size, *input_shape), generator=generator)
+    onnx_backends: tuple[tuple[Format, str], ...] = (
+        ("onnx", "onnxruntime"),
+        ("onnx-int8", "onnxruntime-int8"),
+    )
+    for name, backend in onnx_backends:
+        if name in files:
+            runners[backend] = onnxruntime_runner(str(files[name]), example, settings.threads)
     return runners
 
 
@@ -68,7 +74,7 @@ def measure_exported(
 ) -> tuple[MeasuredLatency, ...]:
     """Median / interquartile range / minimum (ms per call) of every backend at every batch."""
     input_shape = (3, resolution, resolution)
-    backends = 1 + ("torchscript" in files) + ("onnx" in files)
+    backends = 1 + len(set(files) & {"torchscript", "onnx", "onnx-int8"})
     rows: list[MeasuredLatency] = []
     with tqdm(
         total=len(batch_sizes) * backends * settings.rounds,

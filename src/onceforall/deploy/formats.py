@@ -36,6 +36,7 @@ FILES: dict[Format, tuple[str, ...]] = {
     "pytorch": ("model.pt", "state_dict.pt"),
     "torchscript": ("model.torchscript.pt",),
     "onnx": ("model.onnx",),
+    "onnx-int8": ("model.int8.onnx",),  # written by deploy/int8.py (it needs calibration images)
 }
 
 
@@ -95,6 +96,8 @@ def write_formats(
     """Write every format of `formats` into `directory`; the file names written."""
     written: list[str] = []
     for name in formats:
+        if name not in WRITERS:
+            raise ValueError(f"{name} is not written here (see deploy/int8.py)")
         WRITERS[name](module, directory, example)
         written += FILES[name]
     return written

@@ -34,6 +34,7 @@ from onceforall.efficiency.latency_table import (
     read_table,
     save_table,
 )
+from onceforall.efficiency.onnx_int8 import Int8Settings
 from onceforall.errors import LatencyTableError
 from onceforall.families.operators import Operator, operator_key
 from onceforall.families.registry import family_of
@@ -111,6 +112,11 @@ def table_metadata(config: BuildConfig, space: Space[Any]) -> dict[str, Any]:
         "rounds": settings.rounds,
         "seed": settings.seed,
         "statistic": config.statistic,
+        **(
+            {"quantization": Int8Settings().to_json()}
+            if settings.backend == "onnxruntime-int8"
+            else {}
+        ),
         "versions": backend_versions(settings.backend),
         "machine": machine_description(),
         "created": _now(),

@@ -38,11 +38,12 @@ from onceforall.efficiency.latency_table import OperatorTiming
 from onceforall.errors import LatencyTableError
 
 Runner = Callable[[], Any]
+CALIBRATION_BATCHES = 4  # random inputs that calibrate an operator for the onnxruntime-int8 backend
 
 
 def backend_versions(backend: Backend) -> dict[str, str]:
     versions = {"torch": str(torch.__version__)}
-    if backend == "onnxruntime":
+    if backend != "torch":
         versions["onnxruntime"] = _onnxruntime().__version__
     return versions
 
@@ -121,7 +122,19 @@ def make_runner(
     _onnxruntime()  # a clear error before exporting, when onnxruntime is missing
     with torch.no_grad():
         model = onnx_bytes(module, example)
+    if settings.backend == "onnxruntime-int8":
+        model = quantized_operator(model, tuple(example.shape), seed)
     return onnxruntime_runner(model, example, settings.threads)
+
+
+def quantized_operator(model: bytes, shape: tuple[int, ...], seed: int) -> bytes:
+    """`model` quantized as export quantizes, calibrated on seeded random inputs of `shape`
+    (calibration sets the scales; the integer kernels do the same work for any values)."""
+    from onceforall.efficiency.onnx_int8 import Int8Settings, quantize_onnx_bytes
+
+    rng = np.random.default_rng([seed, 8])
+    batches = [rng.standard_normal(shape, dtype=np.float32) for _ in range(CALIBRATION_BATCHES)]
+    return quantize_onnx_bytes(model, batches, Int8Settings())
 
 
 def onnxruntime_runner(model: bytes | str, example: torch.Tensor, threads: int) -> Runner:

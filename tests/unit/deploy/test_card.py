@@ -8,6 +8,7 @@ from pathlib import Path
 
 from onceforall.deploy.card import ExportedFile, ModelCard
 from onceforall.deploy.exported_latency import MeasuredLatency
+from onceforall.deploy.int8 import Int8Report
 from onceforall.deploy.verify import FormatCheck
 
 
@@ -39,6 +40,7 @@ def sample_card(**changes: object) -> ModelCard:
         latency_table="table.json",
         latency_threads=1,
         onnx_opset=17,
+        int8=None,
         verification=(FormatCheck("onnx", 2.5e-7, 1e-4, 16),),
         latency=(MeasuredLatency("pytorch", 1, 2.0, 0.1, 1.9, 30),),
         files=(ExportedFile("model.onnx", "onnx", 1000, "ab" * 32),),
@@ -82,3 +84,32 @@ def test_empty_tables_are_rows() -> None:
     """A card without timings (no backend measured) still renders every field."""
     text = sample_card(latency=()).to_markdown()
     assert "| measured latency (ms/call) |  |" in text.splitlines()
+
+
+def test_int8_section() -> None:
+    report = Int8Report(
+        method="ONNX Runtime static quantization",
+        settings={"format": "QDQ"},
+        calibration="training images",
+        calibration_images=256,
+        quantize_nodes=10,
+        dequantize_nodes=20,
+        test_split="test",
+        test_images=1000,
+        float_onnx_top1=0.9,
+        int8_top1=0.885,
+        top1_drop=0.015,
+        max_drop=0.01,
+        top1_agreement=0.97,
+        max_abs_logit_diff=0.5,
+        mean_abs_logit_diff=0.05,
+        standalone_images=16,
+        standalone_max_abs_diff_vs_pytorch=0.4,
+        warning="INT8 top-1 is 1.50 pp below",
+    )
+    card = sample_card(int8=report)
+    lines = card.to_markdown().splitlines()
+    assert "## INT8 quantization (onnx-int8)" in lines
+    assert "| calibration images | 256 |" in lines and "| int8 top1 | 0.885 |" in lines
+    assert card.to_json()["int8"]["settings"] == {"format": "QDQ"}
+    assert "| INT8 quantization (onnx-int8) | n/a |" in sample_card().to_markdown().splitlines()
