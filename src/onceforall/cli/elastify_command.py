@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from onceforall.cli import numbers
 from onceforall.cli.output import print_json
 
 
@@ -21,7 +22,9 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("model", help="path/to/file.py:function or package.module:function")
-    parser.add_argument("--num-classes", type=int, default=None, help="passed to the function")
+    parser.add_argument(
+        "--num-classes", type=numbers.num_classes, default=None, help="passed to the function"
+    )
     parser.add_argument(
         "--dry-run", action="store_true", help="accepted; this command writes nothing"
     )

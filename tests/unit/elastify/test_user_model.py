@@ -42,8 +42,9 @@ def test_ofa_elastify_reports_and_bad_references_are_one_line_errors(
     assert main(["elastify", f"{HERE / 'missing.py'}:build"]) == 2
     assert main(["elastify", f"{HERE / 'user_nets.py'}:nothing"]) == 2
     assert main(["elastify", "not a reference"]) == 2
+    assert main(["elastify", REFERENCE, "--num-classes", "0"]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
-    assert len(errors) == 3 and all(line.startswith("ofa elastify: error:") for line in errors)
+    assert len(errors) == 4 and all(line.startswith("ofa elastify: error:") for line in errors)
 
 
 def test_a_users_network_goes_through_train_latency_predictor_search_export(tmp_path: Path) -> None:
