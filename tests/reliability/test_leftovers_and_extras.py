@@ -93,3 +93,12 @@ def test_onnx_is_checked_before_work(
     one_line_error(capsys, "ofa demo (it exports to ONNX) needs onnxruntime", "demo", "--out",
                    str(out), "--config", str(TINY_CONFIG))  # fmt: skip
     assert not out.exists()
+
+
+def test_a_resume_keeps_the_curve_measured_before_its_position(tmp_path: Path) -> None:
+    log = MetricsLog(tmp_path / "metrics.jsonl")
+    for step in (10, 20, 30):
+        log.write("curve", phase="full", phase_index=0, step=step, accuracy=0.5)
+    assert log.keep_until(0, 25, ["full"]) == 1  # only the curve point after step 25 goes
+    steps = [json.loads(line)["step"] for line in log.path.read_text().splitlines()]
+    assert steps == [10, 20]

@@ -67,8 +67,8 @@ def _after(event: dict[str, Any], phase_index: int, step: int, phase_names: list
         index = phase_names.index(event["phase"])
     if not isinstance(index, int):
         return False  # not tied to a phase
-    if event.get("event") == "step":
-        return index > phase_index or (index == phase_index and int(event.get("step", 0)) > step)
+    if "step" in event:  # step and curve events: written at a step of their phase
+        return index > phase_index or (index == phase_index and int(event["step"]) > step)
     return index >= phase_index  # end-of-phase events (panel, rank_sync)
 
 
