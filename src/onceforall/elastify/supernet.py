@@ -38,9 +38,10 @@ class ElastifiedSupernet(Supernet[ElastifiedArch]):
         self.model = model
         modules = dict(model.named_modules())
         elastic_groups = set(plan.group_of_gene)
+        kernel_columns = plan.space.columns("kernel")
         kernels = {
-            path: plan.space.genes[self._kernel_column(i)].choices
-            for i, path in enumerate(plan.kernel_layers)
+            path: plan.space.genes[column].choices
+            for path, column in zip(plan.kernel_layers, kernel_columns, strict=True)
         }
         for layer in plan.layers:
             module = modules[layer.path]
@@ -66,9 +67,6 @@ class ElastifiedSupernet(Supernet[ElastifiedArch]):
             else:
                 self.model = model = elastic
         self.set_arch(plan.space.max())
-
-    def _kernel_column(self, index: int) -> int:
-        return 1 + len(self.plan.stages) + len(self.plan.width_groups) + index
 
     # --- the active sub-network ---------------------------------------------------------------
 
@@ -156,8 +154,9 @@ class ElastifiedSupernet(Supernet[ElastifiedArch]):
         that read them), keeping the channel sets of widths trained before (their ratios)."""
         from onceforall.elastify.reorder import reorder_group
 
+        width_columns = self.plan.space.columns("width")
         for group, gene in self.plan.group_of_gene.items():
-            spec = self.plan.space.genes[1 + len(self.plan.stages) + gene]
+            spec = self.plan.space.genes[width_columns[gene]]
             kept = [
                 w
                 for w, r in zip(spec.choices, spec.ratios, strict=True)
