@@ -96,6 +96,18 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--generations", type=numbers.non_negative_int, default=defaults.generations
     )
+    parser.add_argument(
+        "--islands",
+        type=numbers.positive_int,
+        default=defaults.islands,
+        help=f"independent populations per budget (default {defaults.islands}; the paper: 1)",
+    )
+    parser.add_argument(
+        "--polish-rounds",
+        type=numbers.non_negative_int,
+        default=defaults.polish_rounds,
+        help="hill-climbing moves from the best found (0: none, as the paper)",
+    )
     parser.add_argument("--parent-ratio", type=numbers.probability, default=defaults.parent_ratio)
     parser.add_argument(
         "--mutation-ratio", type=numbers.probability, default=defaults.mutation_ratio
@@ -157,6 +169,8 @@ def request_from_args(args: argparse.Namespace) -> SearchRequest:
         evolution=EvolutionConfig(
             population_size=args.population,
             generations=args.generations,
+            islands=args.islands,
+            polish_rounds=args.polish_rounds,
             parent_ratio=args.parent_ratio,
             mutation_ratio=args.mutation_ratio,
             mutation_prob=args.mutation_prob,

@@ -10,18 +10,24 @@ from onceforall.memory_budget import SEARCH_ROW_BYTES, check_fits_in_memory
 
 @dataclass(frozen=True)
 class EvolutionConfig:
-    population_size: int = 100
-    generations: int = 500
+    population_size: int = 100  # per island
+    generations: int = 40  # per island
     parent_ratio: float = 0.25
     mutation_ratio: float = 0.5
     mutation_prob: float = 0.1
     resolution_mutation_prob: float = 0.5
     max_retries: int = 20
+    islands: int = 5  # independent populations per budget (the paper: 1 of 500 generations)
+    polish_rounds: int = 50  # hill-climbing moves from the best found (0: none)
 
     def __post_init__(self) -> None:
         if self.population_size < 2 or self.generations < 0 or self.max_retries < 1:
             raise SearchError("population_size >= 2, generations >= 0 and max_retries >= 1")
-        check_fits_in_memory("population_size", self.population_size, SEARCH_ROW_BYTES, SearchError)
+        if self.islands < 1 or self.polish_rounds < 0:
+            raise SearchError("islands >= 1 and polish_rounds >= 0")
+        check_fits_in_memory(
+            "population_size", self.islands * self.population_size, SEARCH_ROW_BYTES, SearchError
+        )
         for name in ("parent_ratio", "mutation_ratio", "mutation_prob", "resolution_mutation_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SearchError(f"{name} must be within [0, 1], got {getattr(self, name)}")

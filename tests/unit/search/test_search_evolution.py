@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -14,11 +15,13 @@ from onceforall.predict.accuracy import AccuracyPredictor
 from onceforall.search.configs import EvolutionConfig
 from onceforall.search.constraints import Budget, budgets_from_lists
 from onceforall.search.evolution import evolution_search
+from onceforall.search.polish import apply_changes, pair_changes, polish, single_changes
 from onceforall.search.problem import PredictionCache, search_problem
 from onceforall.search.random_search import random_search
 from onceforall.search.sampling import sample_within
 
 SMALL = EvolutionConfig(population_size=40, generations=40)
+PAPER_SMALL = EvolutionConfig(population_size=40, generations=40, islands=1, polish_rounds=0)
 
 
 def test_results_meet_their_budgets_and_are_seeded(
@@ -141,8 +144,9 @@ def test_bad_configs_are_errors() -> None:
 def test_evolution_gives_the_sub_networks_it_always_gave(
     tiny_space: MBv3Space, rugged: AccuracyPredictor, linear_latency: Any
 ) -> None:
-    """Recorded results: a speed-up (cost tables read instead of probed, cached choice lookups)
-    must not change what a seed finds."""
+    """Recorded results of the paper's search (one island, no polish): a speed-up (cost tables
+    read instead of probed, cached choice lookups, islands stacked in one array) must not
+    change what a seed finds."""
     problem = search_problem(tiny_space, rugged, linear_latency)
     budgets = [
         Budget(max_macs=300_000),
@@ -163,6 +167,65 @@ def test_evolution_gives_the_sub_networks_it_always_gave(
     }
     evaluated = {0: 2055, 3: 2220}
     for seed, archs in recorded.items():
-        results = evolution_search(problem, budgets, SMALL, seed=seed)
+        results = evolution_search(problem, budgets, PAPER_SMALL, seed=seed)
         assert [str(r.arch) for r in results] == archs
         assert results[0].evaluated == evaluated[seed]
+
+
+def test_polish_never_does_worse_and_islands_stay_within_budgets(
+    tiny_space: MBv3Space, rugged: AccuracyPredictor, linear_latency: Any
+) -> None:
+    """With the same seed the polish climbs from the paper's result, so it can only raise the
+    prediction; islands give valid results within their budgets."""
+    problem = search_problem(tiny_space, rugged, linear_latency)
+    budgets = [Budget(max_macs=300_000), Budget(max_latency_ms=1.2)]
+    paper = evolution_search(problem, budgets, PAPER_SMALL, seed=1)
+    polished = evolution_search(
+        problem, budgets, dataclasses.replace(PAPER_SMALL, polish_rounds=20), seed=1
+    )
+    islands = evolution_search(problem, budgets, dataclasses.replace(SMALL, islands=3), seed=1)
+    for first, better, more in zip(paper, polished, islands, strict=True):
+        assert better.predicted_accuracy >= first.predicted_accuracy
+        assert len(more.history) == SMALL.generations
+        for result in (better, more):
+            assert result.predicted_accuracy == pytest.approx(
+                rugged.predict(tiny_space, result.arch)
+            )
+            assert result.macs <= result.budget.limits()[0]
+            assert (result.latency_ms or 0.0) <= result.budget.limits()[2]
+
+
+def test_polish_reaches_a_local_optimum_within_the_budget(
+    tiny_space: MBv3Space, additive: AccuracyPredictor
+) -> None:
+    """From the smallest network, climbing on a bigger-is-better predictor fills the budget and
+    stops where no single change, nor a pair of one that breaks the budget with one that fits,
+    scores higher."""
+    problem = search_problem(tiny_space, additive)
+    check = problem.check(Budget(max_macs=400_000))
+    scorer = PredictionCache(problem)
+    start = tiny_space.to_population([tiny_space.min()])[0]
+    result = polish(
+        problem.operators, start, float(scorer(start[None])[0]), check.within, scorer, 1000
+    )
+    assert result.rounds > 0
+    assert check.within(result.row[None])[0]
+    assert tiny_space.macs(tiny_space.from_population(result.row[None])[0]) > 0.9 * 400_000
+    columns, values = single_changes(problem.operators, result.row)
+    singles = apply_changes(problem.operators, result.row, columns, values)
+    fits = check.within(singles)
+    assert fits.any() and not fits.all()
+    for candidates in (
+        singles,
+        apply_changes(problem.operators, result.row, *pair_changes(columns, values, fits)),
+    ):
+        assert tiny_space.contains_population(candidates).all()
+        fits = candidates[check.within(candidates)]
+        assert (scorer(fits) <= result.score + 1e-12).all()
+
+
+def test_bad_island_settings_are_errors() -> None:
+    with pytest.raises(SearchError, match="islands"):
+        EvolutionConfig(islands=0)
+    with pytest.raises(SearchError, match="polish_rounds"):
+        EvolutionConfig(polish_rounds=-1)
