@@ -11,7 +11,7 @@ from typing import Any
 
 from onceforall.atomic_files import atomic_write_text
 from onceforall.cli.output import format_table
-from onceforall.efficiency.latency_settings import MeasureSettings
+from onceforall.latency.settings import MeasureSettings
 
 
 def export_picks(

@@ -12,8 +12,8 @@ import numpy as np
 
 from onceforall.arch.space import Space
 from onceforall.atomic_files import atomic_write, atomic_write_json
-from onceforall.efficiency.latency_metrics import kendall_tau
 from onceforall.errors import PredictorError
+from onceforall.latency.metrics import kendall_tau
 from onceforall.predict.accuracy import AccuracyPredictor
 from onceforall.predict.records import AccuracyRecords
 

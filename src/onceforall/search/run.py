@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from onceforall.arch.space import Space
 from onceforall.atomic_files import atomic_write_json, check_output_folder
-from onceforall.efficiency.latency import load_latency_table
 from onceforall.errors import SearchError
+from onceforall.latency.load import load_latency_table
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import load_predictor
 from onceforall.search.configs import EvolutionConfig, ParetoConfig

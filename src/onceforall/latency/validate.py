@@ -22,7 +22,9 @@ import numpy as np
 from tqdm import tqdm
 
 from onceforall.atomic_files import atomic_write_json, check_output_folder
-from onceforall.efficiency.latency_measure import (
+from onceforall.errors import LatencyTableError
+from onceforall.families.registry import family_of
+from onceforall.latency.measure import (
     MeasureSettings,
     backend_versions,
     machine_description,
@@ -32,9 +34,9 @@ from onceforall.efficiency.latency_measure import (
     timing_from_samples,
     warm_up,
 )
-from onceforall.efficiency.latency_metrics import AgreementMetrics, fit_correction
-from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel
-from onceforall.efficiency.latency_table import (
+from onceforall.latency.metrics import AgreementMetrics, fit_correction
+from onceforall.latency.model import LatencyCorrection, LatencyModel
+from onceforall.latency.table import (
     IDENTITY_FIELDS,
     STATISTICS,
     LatencyTable,
@@ -45,8 +47,6 @@ from onceforall.efficiency.latency_table import (
     table_model,
     table_statistic,
 )
-from onceforall.errors import LatencyTableError
-from onceforall.families.registry import family_of
 from onceforall.models.registry import create_supernet, supernet_space
 from onceforall.models.supernet import Supernet
 
