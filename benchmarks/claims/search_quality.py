@@ -39,8 +39,8 @@ from onceforall.atomic_files import atomic_write_json
 from onceforall.demo.pipeline import latency_budgets
 from onceforall.latency.build import BuildConfig, build_latency_table
 from onceforall.latency.load import load_latency_table
+from onceforall.latency.networks import measure_networks
 from onceforall.latency.settings import MeasureSettings
-from onceforall.latency.validate import measure_networks
 from onceforall.models.registry import create_supernet
 from onceforall.predict.accuracy import load_predictor
 from onceforall.predict.dataset import candidates, heldout_evaluator, read_done
