@@ -27,7 +27,7 @@ import torch
 from onceforall.atomic_files import atomic_write_json
 from onceforall.deploy.exported_latency import measure_exported
 from onceforall.deploy.formats import WRITERS, model_file
-from onceforall.efficiency.latency_measure import (
+from onceforall.latency.measure import (
     MeasureSettings,
     backend_versions,
     machine_description,

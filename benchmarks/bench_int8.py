@@ -34,8 +34,9 @@ from onceforall.atomic_files import atomic_write_json
 from onceforall.deploy.export import export_subnet
 from onceforall.deploy.export_config import ExportRequest
 from onceforall.deploy.int8_config import Int8Request
-from onceforall.efficiency.latency_build import BuildConfig, build_latency_table, space_operators
-from onceforall.efficiency.latency_measure import (
+from onceforall.families.registry import family_of
+from onceforall.latency.build import BuildConfig, build_latency_table, space_operators
+from onceforall.latency.measure import (
     MeasureSettings,
     backend_versions,
     machine_description,
@@ -44,9 +45,8 @@ from onceforall.efficiency.latency_measure import (
     onnxruntime_runner,
     time_runners,
 )
-from onceforall.efficiency.latency_validate import ValidateConfig, validate_latency_table
-from onceforall.efficiency.onnx_int8 import Int8Settings, quantize_onnx_bytes, quantized_op_types
-from onceforall.families.registry import family_of
+from onceforall.latency.onnx_int8 import Int8Settings, quantize_onnx_bytes, quantized_op_types
+from onceforall.latency.validate import ValidateConfig, validate_latency_table
 from onceforall.train.trained import load_trained_supernet
 
 EXPORT_BATCH = 8

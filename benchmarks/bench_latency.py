@@ -37,11 +37,11 @@ import yaml
 
 from onceforall.arch.mbv3 import MBv3Space
 from onceforall.atomic_files import atomic_write_json
-from onceforall.efficiency.latency import load_latency_table
-from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
-from onceforall.efficiency.latency_metrics import AgreementMetrics, fit_correction, kendall_tau
-from onceforall.efficiency.latency_settings import MeasureSettings
-from onceforall.efficiency.latency_validate import ValidateConfig, validate_latency_table
+from onceforall.latency.build import BuildConfig, build_latency_table
+from onceforall.latency.load import load_latency_table
+from onceforall.latency.metrics import AgreementMetrics, fit_correction, kendall_tau
+from onceforall.latency.settings import MeasureSettings
+from onceforall.latency.validate import ValidateConfig, validate_latency_table
 from onceforall.models.registry import supernet_space
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -50,7 +50,7 @@ import yaml
 
 from onceforall.arch.mbv3 import MBv3Space
 from onceforall.atomic_files import atomic_write_json
-from onceforall.efficiency.latency import load_latency_table
+from onceforall.latency.load import load_latency_table
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import AccuracyPredictor, load_predictor
 from onceforall.search.configs import EvolutionConfig, ParetoConfig

@@ -27,7 +27,7 @@ import torch
 from study import ROOT, Study, new_figure, study_from_args, study_parser
 from tqdm import tqdm
 
-from onceforall.efficiency.latency_metrics import kendall_tau
+from onceforall.latency.metrics import kendall_tau
 from onceforall.predict.dataset import (
     append_line,
     build_accuracy_dataset,

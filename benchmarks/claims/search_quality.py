@@ -37,10 +37,10 @@ from study import Study, label_axes, new_figure, study_from_args, study_parser, 
 
 from onceforall.atomic_files import atomic_write_json
 from onceforall.demo.pipeline import latency_budgets
-from onceforall.efficiency.latency import load_latency_table
-from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
-from onceforall.efficiency.latency_settings import MeasureSettings
-from onceforall.efficiency.latency_validate import measure_networks
+from onceforall.latency.build import BuildConfig, build_latency_table
+from onceforall.latency.load import load_latency_table
+from onceforall.latency.networks import measure_networks
+from onceforall.latency.settings import MeasureSettings
 from onceforall.models.registry import create_supernet
 from onceforall.predict.accuracy import load_predictor
 from onceforall.predict.dataset import candidates, heldout_evaluator, read_done

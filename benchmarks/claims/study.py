@@ -103,7 +103,7 @@ class Study:
         return path
 
     def save_figure(self, figure: Any, name: str) -> None:
-        from onceforall.predict.report import save_png
+        from onceforall.plots import save_png
 
         save_png(figure, self.results / name)
 
@@ -188,7 +188,7 @@ def test_accuracies(run_dir: Path, archs: Sequence[str]) -> dict[str, float]:
 
 
 def new_figure(width: float, height: float, columns: int = 1) -> tuple[Any, Any]:
-    from onceforall.predict.report import new_axes
+    from onceforall.plots import new_axes
 
     return new_axes(width, height, columns)
 

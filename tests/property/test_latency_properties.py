@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from onceforall.arch.mbv3 import MBv3Space
-from onceforall.efficiency.latency import load_latency_table
 from onceforall.families.mbv3_operators import (
     BlockOp,
     HeadOp,
@@ -18,6 +17,7 @@ from onceforall.families.mbv3_operators import (
 )
 from onceforall.families.operators import operator_key
 from onceforall.families.registry import operator_from_key
+from onceforall.latency.load import load_latency_table
 from onceforall.models.registry import supernet_space
 
 NOTE10 = Path(__file__).resolve().parents[3] / "shared" / "reference-data" / "ofa" / "note10"

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from onceforall.arch.mbv3 import MBv3Space
-from onceforall.efficiency.latency import load_latency_table
 from onceforall.errors import LatencyTableError, PredictorError
+from onceforall.latency.load import load_latency_table
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import load_predictor
 

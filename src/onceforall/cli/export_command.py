@@ -24,7 +24,7 @@ from onceforall.deploy.export_config import (
     default_measure_settings,
 )
 from onceforall.deploy.int8_config import Int8AccuracyWarning, Int8Request
-from onceforall.efficiency.onnx_int8 import CALIBRATION_METHODS, Int8Settings
+from onceforall.latency.onnx_int8 import CALIBRATION_METHODS, Int8Settings
 
 
 def register(subparsers: Any) -> None:
@@ -138,7 +138,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 def run_export(args: argparse.Namespace) -> int:
     from onceforall.deploy.export import export_subnet
-    from onceforall.efficiency.latency_settings import MeasureSettings
+    from onceforall.latency.settings import MeasureSettings
 
     request = ExportRequest(
         out=args.out,

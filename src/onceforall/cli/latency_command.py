@@ -11,10 +11,10 @@ import numpy as np
 from onceforall.cli import numbers
 from onceforall.cli.arch_command import read_arch
 from onceforall.cli.output import print_json, print_table
-from onceforall.efficiency.latency import load_latency_table
-from onceforall.efficiency.latency_settings import BACKENDS, MeasureSettings
-from onceforall.efficiency.latency_table import STATISTICS
 from onceforall.errors import LatencyTableError
+from onceforall.latency.load import load_latency_table
+from onceforall.latency.settings import BACKENDS, MeasureSettings
+from onceforall.latency.table import STATISTICS
 from onceforall.models.registry import supernet_space
 
 
@@ -115,7 +115,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
+    from onceforall.latency.build import BuildConfig, build_latency_table
 
     settings = MeasureSettings(
         backend=args.backend,
@@ -149,7 +149,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from onceforall.efficiency.latency_validate import ValidateConfig, validate_latency_table
+    from onceforall.latency.validate import ValidateConfig, validate_latency_table
 
     report = validate_latency_table(
         ValidateConfig(

@@ -96,9 +96,9 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> dict[str
 
 
 def _run_demo(config: DemoConfig, say: Callable[[str], None]) -> dict[str, Any]:
-    from onceforall.efficiency.latency import load_latency_table
-    from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
-    from onceforall.efficiency.latency_settings import MeasureSettings
+    from onceforall.latency.build import BuildConfig, build_latency_table
+    from onceforall.latency.load import load_latency_table
+    from onceforall.latency.settings import MeasureSettings
     from onceforall.predict.dataset import build_accuracy_dataset
     from onceforall.predict.workflows import fit_from_dataset
     from onceforall.search.constraints import Budget

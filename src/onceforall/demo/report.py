@@ -1,4 +1,5 @@
-"""The demo's last steps: export the three picks, then one table, a Pareto plot and a summary."""
+"""The demo's last steps: export the three picks, then one table, a Pareto plot (plots.py) and a
+summary."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any
 
 from onceforall.atomic_files import atomic_write_text
 from onceforall.cli.output import format_table
-from onceforall.efficiency.latency_settings import MeasureSettings
+from onceforall.latency.settings import MeasureSettings
+from onceforall.plots import plot_demo_pareto
 
 
 def export_picks(
@@ -105,45 +107,6 @@ def render_table(rows: Sequence[dict[str, Any]]) -> str:
     )
 
 
-def plot_pareto(path: Path, front: dict[str, Any], rows: Sequence[dict[str, Any]]) -> None:
-    """Predicted front, the picks as predicted, and the picks as measured (latency, test top-1)."""
-    from onceforall.predict.report import have_matplotlib, new_axes, save_png
-
-    if not have_matplotlib():
-        return
-    figure, axes = new_axes(6.5, 4.5)
-    points = front["points"]
-    axes.step(
-        [p["latency_ms"] for p in points],
-        [100 * p["predicted_accuracy"] for p in points],
-        where="post",
-        color="0.6",
-        lw=1,
-        label="predicted front",
-    )
-    axes.scatter(
-        [r["predicted_latency_ms"] for r in rows],
-        [100 * r["predicted_accuracy"] for r in rows],
-        marker="o",
-        s=40,
-        label="picks (predicted)",
-    )
-    axes.scatter(
-        [r["measured_latency_ms"] for r in rows],
-        [100 * r["measured_accuracy"] for r in rows],
-        marker="x",
-        s=50,
-        label="picks (measured: latency, test top-1)",
-    )
-    for r in rows:
-        axes.axvline(r["budget_ms"], color="0.85", lw=0.8, ls="--")
-    axes.set_xlabel("latency on this machine (ms, batch 1)")
-    axes.set_ylabel("top-1 (%)")
-    axes.set_title("ofa demo: Fashion-MNIST, specialized for 3 latency budgets")
-    axes.legend(fontsize=8, loc="lower right")
-    save_png(figure, path)
-
-
 def write_summary(
     out: Path,
     run_dir: Path,
@@ -156,7 +119,7 @@ def write_summary(
     rows = summary_rows(budgets, cards)
     front = json.loads((search_dir / "pareto.json").read_text())
     predictor_report = json.loads((run_dir / "predictor" / "report.json").read_text())
-    plot_pareto(out / "pareto.png", front, rows)
+    plot_demo_pareto(out / "pareto.png", front, rows)
     table = render_table(rows)
     seconds = time.perf_counter() - start
     summary = {

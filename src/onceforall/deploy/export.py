@@ -43,8 +43,8 @@ from onceforall.deploy.int8 import write_int8
 from onceforall.deploy.staging import check_output_dir, staged_directory
 from onceforall.deploy.subnet_source import SubnetSource, open_source
 from onceforall.deploy.verify import verify_files
-from onceforall.efficiency.latency_measure import torch_threads
 from onceforall.errors import ExportError
+from onceforall.latency.measure import torch_threads
 from onceforall.optional_extras import require
 from onceforall.run.layout import run_latency_table, run_predictor
 
@@ -112,7 +112,7 @@ def predicted_accuracy(path: Path | None, source: SubnetSource, arch: Any) -> fl
 def predicted_latency(path: Path | None, source: SubnetSource, arch: Any) -> float | None:
     if path is None:
         return None
-    from onceforall.efficiency.latency import load_latency_table
+    from onceforall.latency.load import load_latency_table
 
     space = source.supernet.space
     return load_latency_table(path, space, source.supernet.name).predict(arch)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Literal
 
 from onceforall.deploy.int8_config import Int8Request
-from onceforall.efficiency.latency_settings import MeasureSettings
 from onceforall.errors import ExportError
+from onceforall.latency.settings import MeasureSettings
 
 Format = Literal["pytorch", "torchscript", "onnx", "onnx-int8"]
 FORMATS: tuple[Format, ...] = ("pytorch", "torchscript", "onnx")  # the default; exact formats

@@ -3,7 +3,7 @@
 Backends: `pytorch` (the fx GraphModule, eager; always measured, it is the baseline), and for
 the formats exported, `torchscript` (the saved .torchscript.pt, reloaded), `onnxruntime` (the
 saved .onnx, CPU provider) and `onnxruntime-int8` (the saved .int8.onnx, same session settings).
-The timing itself is efficiency/latency_measure.py's: warm-up, then interleaved rounds in a
+The timing itself is latency/measure.py's: warm-up, then interleaved rounds in a
 seeded random order, so that machine noise spreads over all backends.
 """
 
@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from onceforall.deploy.export_config import Format
 from onceforall.deploy.formats import load_torchscript
-from onceforall.efficiency.latency_measure import (
+from onceforall.latency.measure import (
     MeasureSettings,
     Runner,
     make_runner,

@@ -1,7 +1,7 @@
 """The `onnx-int8` format: the float ONNX model statically quantized by ONNX Runtime, checked.
 
 `write_int8` exports the float ONNX model (formats.py's exporter) into a temporary folder,
-quantizes it with efficiency/onnx_int8.py (quant_pre_process, then quantize_static: QDQ,
+quantizes it with latency/onnx_int8.py (quant_pre_process, then quantize_static: QDQ,
 per-channel weights), calibrating on the run's BN re-calibration images (a seeded subset of the
 training split) at the arch's resolution, and writes `model.int8.onnx`. It then measures what
 quantization cost: top-1 of the float and the INT8 ONNX models on the same evaluation images
@@ -23,8 +23,8 @@ from onceforall.data import ImageSource, eval_loader
 from onceforall.deploy.formats import model_file, write_onnx
 from onceforall.deploy.int8_config import Int8AccuracyWarning, Int8Request
 from onceforall.deploy.verify import standalone_outputs
-from onceforall.efficiency.onnx_int8 import quantize_onnx, quantized_op_types
 from onceforall.errors import ExportError
+from onceforall.latency.onnx_int8 import quantize_onnx, quantized_op_types
 
 EVAL_BATCH = 200  # images per ONNX Runtime call when measuring top-1
 

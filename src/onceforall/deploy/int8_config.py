@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from onceforall.efficiency.onnx_int8 import Int8Settings
 from onceforall.errors import ExportError
+from onceforall.latency.onnx_int8 import Int8Settings
 
 
 class Int8AccuracyWarning(UserWarning):

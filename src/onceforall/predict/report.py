@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 
 from onceforall.arch.space import Space
-from onceforall.atomic_files import atomic_write, atomic_write_json
-from onceforall.efficiency.latency_metrics import kendall_tau
+from onceforall.atomic_files import atomic_write_json
 from onceforall.errors import PredictorError
+from onceforall.latency.metrics import kendall_tau
+from onceforall.plots import have_matplotlib, plot_predicted_vs_measured
 from onceforall.predict.accuracy import AccuracyPredictor
 from onceforall.predict.records import AccuracyRecords
 
@@ -75,56 +76,3 @@ def write_report(
     payload = {"held_out": report.to_json(), **extra}
     atomic_write_json(out_dir / REPORT_FILE, payload)
     return [out_dir / REPORT_FILE, *written]
-
-
-def have_matplotlib() -> bool:
-    """Plots need matplotlib (the `plots` extra); without it the PNGs are skipped."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def new_axes(width: float, height: float, columns: int = 1) -> tuple[Any, Any]:
-    """A figure and its axes (one, or an array of `columns` side by side), drawn with the Agg
-    backend (no pyplot, no global state)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=120)
-    FigureCanvasAgg(figure)
-    return figure, figure.subplots(1, columns)
-
-
-def save_png(figure: Any, path: Path) -> None:
-    figure.tight_layout()
-    atomic_write(Path(path), lambda temporary: figure.savefig(temporary, format="png"))
-
-
-def plot_predicted_vs_measured(
-    path: Path,
-    predicted: np.ndarray,
-    measured: np.ndarray,
-    report: HeldOutReport,
-    title: str,
-) -> None:
-    """A scatter of predicted against measured accuracy (%) with the identity line."""
-    figure, axes = new_axes(5, 5)
-    x, y = 100.0 * np.asarray(measured), 100.0 * np.asarray(predicted)
-    low, high = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
-    margin = 0.05 * max(high - low, 1e-3)
-    axes.plot([low - margin, high + margin], [low - margin, high + margin], color="0.6", lw=1)
-    axes.scatter(x, y, s=8, alpha=0.6)
-    axes.set_xlabel("measured top-1 (%)")
-    axes.set_ylabel("predicted top-1 (%)")
-    axes.set_title(title, fontsize=9)
-    axes.text(
-        0.03,
-        0.97,
-        f"n={report.n}  RMSE={report.rmse_pp:.2f} pp  tau={report.kendall_tau:.3f}",
-        transform=axes.transAxes,
-        va="top",
-        fontsize=8,
-    )
-    save_png(figure, path)

@@ -22,7 +22,7 @@ METRICS = ("macs", "params", "latency_ms")
 
 
 class LatencyModel(Protocol):
-    """What search needs of a latency table (onceforall.efficiency.latency.load_latency_table)."""
+    """What search needs of a latency table (onceforall.latency.load.load_latency_table)."""
 
     @property
     def resolutions(self) -> tuple[int, ...]:

@@ -17,9 +17,9 @@ import numpy as np
 
 from onceforall.arch.genome import GeneticOperators, GenomeSpace
 from onceforall.arch.slot_table import ResolutionTable
-from onceforall.efficiency.latency_model import LatencyCorrection
-from onceforall.efficiency.latency_model import LatencyModel as TableLatencyModel
 from onceforall.errors import SearchError
+from onceforall.latency.model import LatencyCorrection
+from onceforall.latency.model import LatencyModel as TableLatencyModel
 from onceforall.predict.accuracy import AccuracyPredictor
 from onceforall.search.constraints import METRICS, Budget, LatencyModel, check_feasible
 from onceforall.search.costs import PopulationCosts, TableSource, population_costs

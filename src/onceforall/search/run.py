@@ -21,15 +21,15 @@ from typing import Any, Literal
 
 from onceforall.arch.space import Space
 from onceforall.atomic_files import atomic_write_json, check_output_folder
-from onceforall.efficiency.latency import load_latency_table
 from onceforall.errors import SearchError
+from onceforall.latency.load import load_latency_table
 from onceforall.models.registry import supernet_space
+from onceforall.plots import plot_front
 from onceforall.predict.accuracy import load_predictor
 from onceforall.search.configs import EvolutionConfig, ParetoConfig
 from onceforall.search.constraints import Budget, LatencyModel
 from onceforall.search.evolution import evolution_search
 from onceforall.search.pareto import ParetoFront, pareto_search
-from onceforall.search.plots import plot_front
 from onceforall.search.problem import search_problem
 from onceforall.search.random_search import random_search
 

@@ -1,15 +1,14 @@
-"""metrics.jsonl (one JSON object per line, appended) and the panel plot of a run."""
+"""metrics.jsonl: one JSON object per line, appended (the panel plot of a run: plots.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from onceforall.atomic_files import atomic_write, atomic_write_text
+from onceforall.atomic_files import atomic_write_text
 
 
 class MetricsLog:
@@ -70,49 +69,3 @@ def _after(event: dict[str, Any], phase_index: int, step: int, phase_names: list
     if "step" in event:  # step and curve events: written at a step of their phase
         return index > phase_index or (index == phase_index and int(event["step"]) > step)
     return index >= phase_index  # end-of-phase events (panel, rank_sync)
-
-
-def plot_panel(events: list[dict[str, Any]], path: Path) -> bool:
-    """Held-out accuracy of the panel sub-networks at the end of each phase (PNG, atomic).
-
-    Needs matplotlib (the `plots` extra): without it the plot is skipped, with a note once.
-    Whether the plot was written.
-    """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        _note_once(f"note: matplotlib is not installed (the plots extra); {path.name} skipped")
-        return False
-    evals = [e for e in events if e.get("event") == "panel"]
-    if not evals:
-        return False
-    phases: list[str] = []
-    for e in evals:
-        if e["phase"] not in phases:
-            phases.append(e["phase"])
-    figure = Figure(figsize=(7, 4.5), dpi=120)
-    FigureCanvasAgg(figure)
-    axis = figure.subplots()
-    labels = sorted({e["label"] for e in evals}, key=lambda s: (s != "min", s != "max", s))
-    for label in labels:
-        points = {e["phase"]: e["accuracy"] for e in evals if e["label"] == label}
-        xs = [i for i, p in enumerate(phases) if p in points]
-        axis.plot(xs, [100 * points[phases[i]] for i in xs], marker="o", label=label)
-    axis.set_xticks(range(len(phases)), phases, rotation=20)
-    axis.set_ylabel("held-out top-1 (%)")
-    axis.set_title("panel sub-networks after each phase (BN re-calibrated)")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
-    figure.tight_layout()
-    atomic_write(path, lambda temporary: figure.savefig(temporary, format="png"))
-    return True
-
-
-_NOTES_GIVEN: set[str] = set()
-
-
-def _note_once(message: str) -> None:
-    if message not in _NOTES_GIVEN:
-        _NOTES_GIVEN.add(message)
-        print(message, file=sys.stderr)

@@ -27,6 +27,7 @@ from onceforall.models.registry import create_supernet
 from onceforall.models.supernet import Supernet
 from onceforall.nn.bn import synchronize_batch_norm
 from onceforall.nn.memory_format import to_channels_last
+from onceforall.plots import plot_panel
 from onceforall.run_lock import run_lock
 from onceforall.train.checkpoint import (
     Position,
@@ -45,7 +46,7 @@ from onceforall.train.distributed import (
 )
 from onceforall.train.evaluation import Evaluator, labelled_panel
 from onceforall.train.loop import StepState, build_optimizer, seeded_dropout, train_step
-from onceforall.train.metrics import MetricsLog, plot_panel
+from onceforall.train.metrics import MetricsLog
 from onceforall.train.run_folder import check_class_count, check_max_steps, tidy_run_folder
 from onceforall.train.schedule import (
     PhasePlan,

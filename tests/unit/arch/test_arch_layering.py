@@ -1,4 +1,6 @@
-"""arch/ is the bottom layer: its modules import nothing of onceforall above it, nor torch."""
+"""Imports point down the layers (ARCHITECTURE.md): arch/ is the bottom layer and imports nothing
+of onceforall above it, nor torch; latency/ (a workflow) imports nothing of the results and
+interface layers; plots.py imports only the base at run time, so every layer may draw."""
 
 from __future__ import annotations
 
@@ -7,20 +9,37 @@ from pathlib import Path
 
 import onceforall.arch
 
-ARCH = Path(onceforall.arch.__file__).parent
+PACKAGE = Path(onceforall.arch.__file__).parents[1]
+ARCH = PACKAGE / "arch"
 # the torch-free base: errors, and the memory check that bounds sizes before allocating
 ALLOWED = ("onceforall.arch", "onceforall.errors", "onceforall.memory_budget")
+ABOVE_WORKFLOWS = tuple(f"onceforall.{name}" for name in ("search", "deploy", "demo", "cli"))
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Every module an arch file imports, at the top or inside functions."""
+def imported_modules(path: Path, *, run_time_only: bool = False) -> set[str]:
+    """Every module a file imports, at the top or inside functions (`run_time_only`: not those
+    under `if TYPE_CHECKING:`)."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module is not None:
-            names.add(node.module)
+    nodes: list[ast.AST] = [ast.parse(path.read_text())]
+    while nodes:
+        node = nodes.pop()
+        names.update(import_names(node))
+        typing_only = (
+            isinstance(node, ast.If)
+            and isinstance(node.test, ast.Name)
+            and node.test.id == "TYPE_CHECKING"
+        )
+        if not (run_time_only and typing_only):
+            nodes.extend(ast.iter_child_nodes(node))
     return names
+
+
+def import_names(node: ast.AST) -> set[str]:
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names}
+    if isinstance(node, ast.ImportFrom) and node.module is not None:
+        return {node.module}
+    return set()
 
 
 def test_arch_imports_nothing_above_it() -> None:
@@ -32,3 +51,24 @@ def test_arch_imports_nothing_above_it() -> None:
         or name.split(".")[0] == "torch"
     }
     assert not offending, sorted(offending)
+
+
+def test_latency_imports_no_layer_above_the_workflows() -> None:
+    offending = {
+        f"{path.name}: {name}"
+        for path in sorted((PACKAGE / "latency").glob("*.py"))
+        for name in imported_modules(path)
+        if name.startswith(ABOVE_WORKFLOWS)
+    }
+    assert not offending, sorted(offending)
+
+
+def test_plots_import_only_the_base_at_run_time() -> None:
+    path = PACKAGE / "plots.py"
+    run_time = imported_modules(path, run_time_only=True)
+    assert {name for name in run_time if name.startswith("onceforall")} == {
+        "onceforall.atomic_files"
+    }
+    assert "torch" not in {name.split(".")[0] for name in run_time}
+    at_import = {name for node in ast.parse(path.read_text()).body for name in import_names(node)}
+    assert "matplotlib" not in {name.split(".")[0] for name in at_import}  # only inside functions

@@ -17,9 +17,9 @@ from onceforall.arch.mbv3 import MBv3Space
 from onceforall.data import eval_loader
 from onceforall.deploy.card import ModelCard
 from onceforall.deploy.export import export_subnet
-from onceforall.efficiency.latency import load_latency_table
-from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
 from onceforall.families.mbv3_features import FeatureEncoding
+from onceforall.latency.build import BuildConfig, build_latency_table
+from onceforall.latency.load import load_latency_table
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import AccuracyPredictor, build_mlp
 from onceforall.train.config import load_run_config

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from onceforall.deploy.export_config import ExportRequest
-from onceforall.efficiency.latency_settings import MeasureSettings
+from onceforall.latency.settings import MeasureSettings
 
 CONFIG = Path(__file__).parents[3] / "configs" / "test_tiny_synthetic.yaml"
 # One phase over the whole space: every sub-network gets trained a little (a few seconds).

@@ -12,13 +12,13 @@ import pytest
 
 from onceforall.deploy.export import export_subnet
 from onceforall.deploy.export_config import ExportRequest
-from onceforall.efficiency.latency import load_latency_table
-from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
-from onceforall.efficiency.latency_settings import MeasureSettings
-from onceforall.efficiency.latency_validate import ValidateConfig, validate_latency_table
 from onceforall.families.operators import operator_key
 from onceforall.families.registry import family_of
 from onceforall.families.resnet_operators import resnet_operator_grid
+from onceforall.latency.build import BuildConfig, build_latency_table
+from onceforall.latency.load import load_latency_table
+from onceforall.latency.settings import MeasureSettings
+from onceforall.latency.validate import ValidateConfig, validate_latency_table
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import load_predictor
 from onceforall.predict.dataset import build_accuracy_dataset
@@ -161,7 +161,7 @@ def test_released_resnet50_predictor_searches_under_macs_and_latency() -> None:
     if not path.is_file():
         pytest.skip(f"no released predictor at {path}")
     from onceforall.arch.slot_table import ResolutionTable
-    from onceforall.efficiency.latency_model import LatencyModel
+    from onceforall.latency.model import LatencyModel
 
     space = supernet_space("ofa_resnet50")
     rng = np.random.default_rng(4)

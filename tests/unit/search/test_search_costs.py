@@ -13,7 +13,7 @@ import pytest
 from onceforall.arch.genome import GeneticOperators, GenomeSpace
 from onceforall.arch.mbv3 import MBv3Space
 from onceforall.arch.slot_table import ResolutionTable
-from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel
+from onceforall.latency.model import LatencyCorrection, LatencyModel
 from onceforall.models.registry import list_supernets, supernet_space
 from onceforall.search.costs import population_costs
 from onceforall.search.problem import latency_table_source
@@ -35,7 +35,7 @@ def cost_functions(
     latency_like: Any, request: pytest.FixtureRequest
 ) -> Callable[[str], CostFunctions]:
     """Per supernet: MACs, params, a stand-in latency, and for ofa_mbv3_w12 the Note10 tables."""
-    from onceforall.efficiency.latency import load_latency_table
+    from onceforall.latency.load import load_latency_table
 
     def functions(name: str) -> CostFunctions:
         space = mbv3(name)

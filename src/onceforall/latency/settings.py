@@ -8,7 +8,7 @@ from typing import Literal
 from onceforall.errors import LatencyTableError
 from onceforall.optional_extras import require
 
-# onnxruntime-int8: each module exported to ONNX and statically quantized (efficiency/onnx_int8.py)
+# onnxruntime-int8: each module exported to ONNX and statically quantized (latency/onnx_int8.py)
 # before it is timed in ONNX Runtime, so a table holds the operators as the INT8 model runs them.
 Backend = Literal["torch", "onnxruntime", "onnxruntime-int8"]
 BACKENDS: tuple[Backend, ...] = ("torch", "onnxruntime", "onnxruntime-int8")
@@ -23,7 +23,7 @@ class MeasureSettings:
     batch_size: int = 1
     warmup: int = 10
     repetitions: int = 50
-    rounds: int = 0  # 0: the backend's default (see efficiency/latency_measure.py)
+    rounds: int = 0  # 0: the backend's default (see latency/measure.py)
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -10,19 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from onceforall.efficiency.latency import load_latency_table
-from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
-from onceforall.efficiency.latency_metrics import (
+from onceforall.errors import LatencyTableError
+from onceforall.latency.build import BuildConfig, build_latency_table
+from onceforall.latency.load import load_latency_table
+from onceforall.latency.metrics import (
     AgreementMetrics,
     fit_correction,
     kendall_tau,
     mape_percent,
 )
-from onceforall.efficiency.latency_model import LatencyCorrection
-from onceforall.efficiency.latency_settings import MeasureSettings
-from onceforall.efficiency.latency_table import read_table
-from onceforall.efficiency.latency_validate import ValidateConfig, validate_latency_table
-from onceforall.errors import LatencyTableError
+from onceforall.latency.model import LatencyCorrection
+from onceforall.latency.settings import MeasureSettings
+from onceforall.latency.table import read_table
+from onceforall.latency.validate import ValidateConfig, validate_latency_table
 from onceforall.models.registry import supernet_space
 
 

@@ -1,7 +1,7 @@
 """Build a latency table: time every distinct operator of a supernet's space on this machine.
 
 Operators are deduplicated over slots and resolutions, shuffled with a seeded generator, and timed
-in chunks (interleaved rounds inside a chunk, see latency_measure.py). The table file is rewritten
+in chunks (interleaved rounds inside a chunk, see measure.py). The table file is rewritten
 atomically after every chunk; running the same build again skips what is already measured.
 """
 
@@ -18,14 +18,18 @@ from tqdm import tqdm
 
 from onceforall.arch.space import Space
 from onceforall.atomic_files import check_output_folder
-from onceforall.efficiency.latency_measure import (
+from onceforall.errors import LatencyTableError
+from onceforall.families.operators import Operator, operator_key
+from onceforall.families.registry import family_of
+from onceforall.latency.measure import (
     MeasureSettings,
     backend_versions,
     machine_description,
     make_runner,
     time_runners,
 )
-from onceforall.efficiency.latency_table import (
+from onceforall.latency.onnx_int8 import Int8Settings
+from onceforall.latency.table import (
     STATISTICS,
     LatencyTable,
     OperatorTiming,
@@ -34,10 +38,6 @@ from onceforall.efficiency.latency_table import (
     read_table,
     save_table,
 )
-from onceforall.efficiency.onnx_int8 import Int8Settings
-from onceforall.errors import LatencyTableError
-from onceforall.families.operators import Operator, operator_key
-from onceforall.families.registry import family_of
 from onceforall.models.registry import supernet_space
 
 

@@ -28,10 +28,10 @@ from typing import Any
 
 from onceforall.arch.space import Space
 from onceforall.atomic_files import atomic_write_json
-from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel, ResolutionTable
 from onceforall.errors import LatencyTableError
 from onceforall.families.operators import operator_key
 from onceforall.families.registry import family_of
+from onceforall.latency.model import LatencyCorrection, LatencyModel, ResolutionTable
 
 FORMAT = "onceforall-latency-table"
 VERSION = 1

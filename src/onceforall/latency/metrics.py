@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from onceforall.efficiency.latency_model import LatencyCorrection
 from onceforall.errors import LatencyTableError
+from onceforall.latency.model import LatencyCorrection
 
 
 def kendall_tau(x: np.ndarray, y: np.ndarray) -> float:

@@ -28,9 +28,9 @@ import numpy as np
 import yaml
 
 from onceforall.arch.mbv3 import MBv3Space
-from onceforall.efficiency.latency_model import LatencyModel, ResolutionTable
 from onceforall.errors import LatencyTableError
 from onceforall.families.mbv3_operators import BlockOp, HeadOp, StemOp, mbv3_operator_grid
+from onceforall.latency.model import LatencyModel, ResolutionTable
 
 Dialect = Literal["mbv3", "proxyless"]
 

@@ -14,8 +14,8 @@ import yaml
 
 from onceforall.arch.mbv3 import MBv3Space
 from onceforall.compat.reference_oracle import ReferenceUnavailable, import_reference
-from onceforall.efficiency.latency import load_latency_table
 from onceforall.errors import LatencyTableError
+from onceforall.latency.load import load_latency_table
 from onceforall.models.registry import list_supernets, supernet_space
 
 REFERENCE_DATA = Path(__file__).resolve().parents[4] / "shared" / "reference-data"

@@ -9,11 +9,11 @@ import pytest
 
 from onceforall.arch.mbv3 import MBv3Arch, MBv3Space
 from onceforall.arch.slot_table import ResolutionTable as ResolutionLatency
-from onceforall.efficiency.latency import LatencyCorrection, LatencyModel
 from onceforall.errors import ArchError, LatencyTableError
 from onceforall.families.mbv3_operators import MBv3OperatorGrid as OperatorGrid
 from onceforall.families.mbv3_operators import mbv3_operator_grid
 from onceforall.families.operators import Operator
+from onceforall.latency.load import LatencyCorrection, LatencyModel
 from onceforall.models.registry import supernet_space
 
 

@@ -6,7 +6,7 @@
     model.predict(arch)                   # float ms
     model.space                           # `space` restricted to the resolutions the table covers
 
-Building and validating tables: latency_build.py and latency_validate.py (`ofa latency ...`).
+Building and validating tables: build.py and validate.py (`ofa latency ...`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any
 
 from onceforall.arch.slot_table import ResolutionTable
 from onceforall.arch.space import Space
-from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel
-from onceforall.efficiency.latency_table import read_table, table_model
-from onceforall.efficiency.reference import load_reference_tables
 from onceforall.errors import LatencyTableError
 from onceforall.families.registry import family_of
+from onceforall.latency.model import LatencyCorrection, LatencyModel
+from onceforall.latency.reference import load_reference_tables
+from onceforall.latency.table import read_table, table_model
 
 __all__ = [
     "LatencyCorrection",

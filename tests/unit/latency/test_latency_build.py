@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from onceforall.arch.mbv3 import MBv3Space
-from onceforall.efficiency.latency import load_latency_table
-from onceforall.efficiency.latency_build import BuildConfig, build_latency_table, space_operators
-from onceforall.efficiency.latency_measure import round_sizes, time_round
-from onceforall.efficiency.latency_settings import MeasureSettings
-from onceforall.efficiency.latency_table import read_table, save_table, table_model
 from onceforall.errors import LatencyTableError
 from onceforall.families.operators import operator_key
+from onceforall.latency.build import BuildConfig, build_latency_table, space_operators
+from onceforall.latency.load import load_latency_table
+from onceforall.latency.measure import round_sizes, time_round
+from onceforall.latency.settings import MeasureSettings
+from onceforall.latency.table import read_table, save_table, table_model
 from onceforall.models.registry import supernet_space
 
 FAST = MeasureSettings(backend="torch", threads=1, warmup=1, repetitions=3, rounds=2)

@@ -33,9 +33,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from onceforall.efficiency.latency_settings import Backend, MeasureSettings
-from onceforall.efficiency.latency_table import OperatorTiming
 from onceforall.errors import LatencyTableError
+from onceforall.latency.settings import Backend, MeasureSettings
+from onceforall.latency.table import OperatorTiming
 
 Runner = Callable[[], Any]
 CALIBRATION_BATCHES = 4  # random inputs that calibrate an operator for the onnxruntime-int8 backend
@@ -130,7 +130,7 @@ def make_runner(
 def quantized_operator(model: bytes, shape: tuple[int, ...], seed: int) -> bytes:
     """`model` quantized as export quantizes, calibrated on seeded random inputs of `shape`
     (calibration sets the scales; the integer kernels do the same work for any values)."""
-    from onceforall.efficiency.onnx_int8 import Int8Settings, quantize_onnx_bytes
+    from onceforall.latency.onnx_int8 import Int8Settings, quantize_onnx_bytes
 
     rng = np.random.default_rng([seed, 8])
     batches = [rng.standard_normal(shape, dtype=np.float32) for _ in range(CALIBRATION_BATCHES)]

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from onceforall.arch.mbv3 import MBv3Space
-from onceforall.efficiency.latency_build import space_operators
 from onceforall.errors import LatencyTableError
 from onceforall.families.mbv3_operator_modules import operator_module
 from onceforall.families.mbv3_operators import (
@@ -18,6 +17,7 @@ from onceforall.families.mbv3_operators import (
 )
 from onceforall.families.operators import operator_key
 from onceforall.families.registry import operator_from_key
+from onceforall.latency.build import space_operators
 from onceforall.models.registry import create_supernet, list_supernets, supernet_space
 
 MBV3_NAMES = [n for n in list_supernets() if isinstance(supernet_space(n), MBv3Space)]

@@ -11,14 +11,14 @@ import pytest
 import torch
 
 from onceforall.cli.main import main
-from onceforall.efficiency.latency import load_latency_table
-from onceforall.efficiency.latency_build import BuildConfig, build_latency_table
-from onceforall.efficiency.latency_measure import onnx_bytes, quantized_operator
-from onceforall.efficiency.latency_settings import MeasureSettings
-from onceforall.efficiency.latency_table import read_table
-from onceforall.efficiency.latency_validate import ValidateConfig, validate_latency_table
-from onceforall.efficiency.onnx_int8 import quantized_op_types
 from onceforall.families.mbv3_features import FeatureEncoding
+from onceforall.latency.build import BuildConfig, build_latency_table
+from onceforall.latency.load import load_latency_table
+from onceforall.latency.measure import onnx_bytes, quantized_operator
+from onceforall.latency.onnx_int8 import quantized_op_types
+from onceforall.latency.settings import MeasureSettings
+from onceforall.latency.table import read_table
+from onceforall.latency.validate import ValidateConfig, validate_latency_table
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import AccuracyPredictor, build_mlp
 

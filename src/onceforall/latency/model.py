@@ -24,7 +24,7 @@ from onceforall.errors import LatencyTableError
 class LatencyCorrection:
     """measured ~ offset_ms + scale * table_sum + per_block_ms * active_blocks.
 
-    Fitted on end-to-end measurements of calibration networks (see latency_validate.py): the sum of
+    Fitted on end-to-end measurements of calibration networks (see validate.py): the sum of
     isolated operator timings misses what a whole network adds or saves (framework overhead per
     call, caches shared between layers).
     """

@@ -1,40 +1,38 @@
 """Validate a latency table: measure random whole sub-networks end to end and compare.
 
 Networks are exported static modules timed with the table's own backend, threads, batch size,
-warm-up and repetitions, in interleaved shuffled rounds over a chunk of networks (all of them by
-default), so that a change of the machine's load hits every network alike; each round runs a
-network several times in a row (`network_rounds` rounds share the repetitions), as deployed.
+warm-up and repetitions (networks.py: interleaved shuffled rounds over a chunk of networks, all of
+them by default; `network_rounds` rounds share the repetitions).
 A first group of networks (calibration) fits a linear correction of the table's sums
 (`LatencyCorrection`); the validation networks, sampled apart from them, measure the table with
 and without it. The raw samples are saved after every round into the report, so an interrupted
-run resumes.
+run resumes. The steps: load_validation -> measure_networks -> compute_agreement ->
+write_validation.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
+from onceforall.arch.space import Space
 from onceforall.atomic_files import atomic_write_json, check_output_folder
-from onceforall.efficiency.latency_measure import (
+from onceforall.errors import LatencyTableError
+from onceforall.families.registry import family_of
+from onceforall.latency.measure import (
     MeasureSettings,
     backend_versions,
     machine_description,
-    make_runner,
-    round_sizes,
-    time_round,
     timing_from_samples,
-    warm_up,
 )
-from onceforall.efficiency.latency_metrics import AgreementMetrics, fit_correction
-from onceforall.efficiency.latency_model import LatencyCorrection, LatencyModel
-from onceforall.efficiency.latency_table import (
+from onceforall.latency.metrics import AgreementMetrics, fit_correction
+from onceforall.latency.model import LatencyCorrection, LatencyModel
+from onceforall.latency.networks import measure_networks
+from onceforall.latency.table import (
     IDENTITY_FIELDS,
     STATISTICS,
     LatencyTable,
@@ -45,8 +43,6 @@ from onceforall.efficiency.latency_table import (
     table_model,
     table_statistic,
 )
-from onceforall.errors import LatencyTableError
-from onceforall.families.registry import family_of
 from onceforall.models.registry import create_supernet, supernet_space
 from onceforall.models.supernet import Supernet
 
@@ -122,65 +118,6 @@ def _previous_samples(path: Path, identity: dict[str, Any]) -> dict[str, list[in
     }
 
 
-def _rounds_done(count: int, done_after: list[int]) -> int:
-    """Rounds a network completed, from its number of samples (0 if it matches no round)."""
-    return done_after.index(count) if count in done_after else 0
-
-
-def measure_networks(
-    archs: list[Any],
-    supernet_factory: Callable[[], Supernet[Any]],
-    settings: MeasureSettings,
-    samples: dict[str, list[int]],
-    save: Callable[[], None],
-    *,
-    chunk_size: int,
-    progress: bool,
-) -> int:
-    """Time the networks end to end, resuming from `samples` (updated in place, `save`d after
-    every round); returns the number of rounds timed by this call."""
-    sizes = round_sizes(settings)
-    done_after = np.cumsum([0, *sizes]).tolist()
-    done = {str(a): _rounds_done(len(samples.get(str(a), [])), done_after) for a in archs}
-    supernet: Supernet[Any] | None = None
-    rounds_timed = 0
-    rng = np.random.default_rng([settings.seed, 2, sum(done.values())])
-    # One step per network prepared (export) and per network timed in each round.
-    finished = sum(rounds == settings.rounds for rounds in done.values())
-    with tqdm(
-        total=len(archs) * (settings.rounds + 1),
-        initial=sum(done.values()) + finished,
-        desc=f"networks ({settings.backend}, {len(archs)})",
-        unit="step",
-        disable=not progress,
-    ) as bar:
-        for start in range(0, len(archs), chunk_size):
-            chunk = archs[start : start + chunk_size]
-            first = min(done[str(a)] for a in chunk)
-            if first == settings.rounds:
-                continue
-            for arch in chunk:  # the chunk advances together: align on its slowest network
-                samples[str(arch)] = samples.get(str(arch), [])[: done_after[first]]
-            if supernet is None:
-                supernet = supernet_factory().eval()
-            runners = []
-            for offset, arch in enumerate(chunk):
-                network = supernet.export(arch)
-                seed = settings.seed * 1_000_003 + start + offset
-                runners.append(
-                    make_runner(network, (3, arch.resolution, arch.resolution), settings, seed)
-                )
-                bar.update(1)
-            warm_up(runners, settings)
-            for calls in sizes[first:]:
-                new = time_round(runners, calls, settings, rng, lambda: bar.update(1))
-                for arch, values in zip(chunk, new, strict=True):
-                    samples[str(arch)].extend(values)
-                rounds_timed += 1
-                save()
-    return rounds_timed
-
-
 def _statistic(samples_ns: list[int], statistic: str) -> float:
     timing = timing_from_samples(samples_ns)
     return timing.min_ms if statistic == "min" else timing.median_ms
@@ -230,9 +167,59 @@ def _agreement(
     )
 
 
-def validate_latency_table(config: ValidateConfig) -> ValidationReport:
-    """Measure calibration + validation networks, fit the correction, write the report."""
-    started = time.perf_counter()
+@dataclass(frozen=True, eq=False)
+class ValidationInputs:
+    """What a validation measures, loaded and checked before any timing: the table, the networks
+    (calibration first) and the settings, and the identity a resumed run must match."""
+
+    config: ValidateConfig
+    table: LatencyTable
+    space: Space[Any]
+    settings: MeasureSettings
+    archs: list[Any]
+    identity: dict[str, Any]
+
+    def supernet(self) -> Supernet[Any]:
+        metadata = self.table.metadata
+        return create_supernet(metadata["supernet"], int(metadata["num_classes"]))
+
+
+@dataclass(frozen=True, eq=False)
+class ValidationResult:
+    """The agreement of every statistic's table with the measured networks; `statistic` is the
+    table's own, whose predictions and correction the report leads with."""
+
+    statistic: str
+    by_statistic: dict[str, StatisticAgreement]
+    seconds: float
+
+    @property
+    def chosen(self) -> StatisticAgreement:
+        return self.by_statistic[self.statistic]
+
+    def to_json(self, config: ValidateConfig) -> dict[str, Any]:
+        return {
+            "complete": True,
+            "table_path": str(config.table),
+            "validation_networks": config.n,
+            "calibration_networks": config.calibration,
+            "statistic": self.statistic,
+            **self.chosen.to_json(),
+            "by_statistic": {name: fit.to_json() for name, fit in self.by_statistic.items()},
+            "seconds": self.seconds,
+        }
+
+    def predictions(self, archs: list[Any]) -> dict[str, dict[str, float]]:
+        return {
+            str(arch): {
+                "predicted_ms": float(self.chosen.table_sum[i]),
+                "corrected_ms": float(self.chosen.corrected[i]),
+            }
+            for i, arch in enumerate(archs)
+        }
+
+
+def _check_config(config: ValidateConfig) -> None:
     if config.n < 2:
         raise LatencyTableError(f"validation needs at least 2 networks, got {config.n}")
     if config.chunk_size < 1:
@@ -243,6 +230,12 @@ def validate_latency_table(config: ValidateConfig) -> ValidationReport:
             f"built here by `ofa latency build` (.json)"
         )
     check_output_folder(config.report_path.parent, LatencyTableError)  # before any measurement
+
+
+def load_validation(config: ValidateConfig) -> ValidationInputs:
+    """Check the request, read the table (measured on this machine, with these backends) and
+    sample the calibration + validation networks from its space."""
+    _check_config(config)
     table = read_table(config.table)
     metadata = dict(table.metadata)
     here = dict(
@@ -262,39 +255,17 @@ def validate_latency_table(config: ValidateConfig) -> ValidationReport:
         "chunk_size": config.chunk_size,
         "network_rounds": settings.rounds,
     }
-    report_path = config.report_path
-    samples = _previous_samples(report_path, identity)
-    results: dict[str, Any] = {"complete": False}
-    predictions: dict[str, dict[str, float]] = {}
+    return ValidationInputs(config, table, space, settings, archs, identity)
 
-    def save() -> None:
-        networks = {
-            str(arch): {
-                "role": "calibration" if index < config.calibration else "validation",
-                **predictions.get(str(arch), {}),
-                **(
-                    {"measured": timing_from_samples(samples[str(arch)]).to_json()}
-                    if samples.get(str(arch))
-                    else {}
-                ),
-                "samples_ns": samples.get(str(arch), []),
-            }
-            for index, arch in enumerate(archs)
-        }
-        atomic_write_json(report_path, {"identity": identity, **results, "networks": networks})
 
-    rounds_timed = measure_networks(
-        archs,
-        lambda: create_supernet(metadata["supernet"], int(metadata["num_classes"])),
-        settings,
-        samples,
-        save,
-        chunk_size=config.chunk_size,
-        progress=config.progress,
-    )
-    population = space.to_population(archs)
-    blocks = space.active_slots(population).sum(axis=1)
-    primary = table_statistic(table)
+def compute_agreement(
+    inputs: ValidationInputs, samples: dict[str, list[int]], started: float
+) -> ValidationResult:
+    """Every statistic's table against the measured networks (the correction fitted per statistic);
+    `seconds` counts from `started` (time.perf_counter) to the end of this step."""
+    config, table, archs = inputs.config, inputs.table, inputs.archs
+    population = inputs.space.to_population(archs)
+    blocks = inputs.space.active_slots(population).sum(axis=1)
     by_statistic = {
         statistic: _agreement(
             table_space_model(config.table, table, statistic).without_correction(),
@@ -305,34 +276,70 @@ def validate_latency_table(config: ValidateConfig) -> ValidationReport:
         )
         for statistic in STATISTICS
     }
-    chosen = by_statistic[primary]
-    raw, fitted, correction = chosen.raw, chosen.fitted, chosen.correction
-    seconds = time.perf_counter() - started
-    results = {
-        "complete": True,
-        "table_path": str(config.table),
-        "validation_networks": config.n,
-        "calibration_networks": config.calibration,
-        "statistic": primary,
-        **chosen.to_json(),
-        "by_statistic": {name: fit.to_json() for name, fit in by_statistic.items()},
-        "seconds": seconds,
-    }
-    predictions = {
+    return ValidationResult(table_statistic(table), by_statistic, time.perf_counter() - started)
+
+
+def write_validation(
+    inputs: ValidationInputs, samples: dict[str, list[int]], result: ValidationResult | None
+) -> None:
+    """The report: the identity, the result (or `complete: false` while measuring) and every
+    network's role, predictions, measured timing and raw samples (ns)."""
+    config = inputs.config
+    results = {"complete": False} if result is None else result.to_json(config)
+    predictions = {} if result is None else result.predictions(inputs.archs)
+    networks = {
         str(arch): {
-            "predicted_ms": float(chosen.table_sum[i]),
-            "corrected_ms": float(chosen.corrected[i]),
+            "role": "calibration" if index < config.calibration else "validation",
+            **predictions.get(str(arch), {}),
+            **(
+                {"measured": timing_from_samples(samples[str(arch)]).to_json()}
+                if samples.get(str(arch))
+                else {}
+            ),
+            "samples_ns": samples.get(str(arch), []),
         }
-        for i, arch in enumerate(archs)
+        for index, arch in enumerate(inputs.archs)
     }
-    save()
+    payload = {"identity": inputs.identity, **results, "networks": networks}
+    atomic_write_json(config.report_path, payload)
+
+
+def _save_correction(inputs: ValidationInputs, correction: LatencyCorrection) -> None:
+    if correction.scale <= 0:
+        raise LatencyTableError(
+            f"the fitted correction has scale {correction.scale:.3f} <= 0 and is not saved; "
+            f"measure more calibration networks (--calibration)"
+        )
+    save_table(inputs.config.table, replace(inputs.table, correction=correction))
+
+
+def validate_latency_table(config: ValidateConfig) -> ValidationReport:
+    """Measure calibration + validation networks, fit the correction, write the report: load ->
+    measure (resuming from the report, rewritten after every round) -> compute -> write."""
+    started = time.perf_counter()
+    inputs = load_validation(config)
+    samples = _previous_samples(config.report_path, inputs.identity)
+    rounds_timed = measure_networks(
+        inputs.archs,
+        inputs.supernet,
+        inputs.settings,
+        samples,
+        lambda: write_validation(inputs, samples, None),
+        chunk_size=config.chunk_size,
+        progress=config.progress,
+    )
+    result = compute_agreement(inputs, samples, started)
+    write_validation(inputs, samples, result)
+    chosen = result.chosen
     if config.save_correction:
-        if correction.scale <= 0:
-            raise LatencyTableError(
-                f"the fitted correction has scale {correction.scale:.3f} <= 0 and is not saved; "
-                f"measure more calibration networks (--calibration)"
-            )
-        save_table(config.table, replace(table, correction=correction))
+        _save_correction(inputs, chosen.correction)
     return ValidationReport(
-        report_path, config.n, config.calibration, raw, fitted, correction, rounds_timed, seconds
+        config.report_path,
+        config.n,
+        config.calibration,
+        chosen.raw,
+        chosen.fitted,
+        chosen.correction,
+        rounds_timed,
+        result.seconds,
     )
