@@ -47,7 +47,7 @@ from onceforall.efficiency.latency_measure import (
 from onceforall.efficiency.latency_validate import ValidateConfig, validate_latency_table
 from onceforall.efficiency.onnx_int8 import Int8Settings, quantize_onnx_bytes, quantized_op_types
 from onceforall.families.registry import family_of
-from onceforall.train.trained import load_trained_supernet
+from onceforall.run.trained import load_trained_supernet
 
 EXPORT_BATCH = 8
 

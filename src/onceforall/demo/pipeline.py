@@ -101,12 +101,12 @@ def _run_demo(config: DemoConfig, say: Callable[[str], None]) -> dict[str, Any]:
     from onceforall.efficiency.latency_settings import MeasureSettings
     from onceforall.predict.dataset import build_accuracy_dataset
     from onceforall.predict.workflows import fit_from_dataset
+    from onceforall.run.checkpoints import load_checkpoint
+    from onceforall.run.config import load_run_config
+    from onceforall.run.trained import load_trained_supernet
     from onceforall.search.constraints import Budget
     from onceforall.search.run import SearchRequest, run_search
-    from onceforall.train.checkpoint import load_checkpoint
-    from onceforall.train.config import load_run_config
     from onceforall.train.run import train
-    from onceforall.train.trained import load_trained_supernet
 
     start = time.perf_counter()
     out = config.out

@@ -23,11 +23,11 @@ from tqdm import tqdm
 from onceforall.atomic_files import atomic_write_text, make_folder
 from onceforall.errors import OnceForAllError
 from onceforall.memory_budget import ARCH_BYTES, check_fits_in_memory
-from onceforall.train.config import RunConfig
-from onceforall.train.datasets import RunData, build_run_data
+from onceforall.run.config import RunConfig
+from onceforall.run.datasets import RunData, build_run_data
+from onceforall.run.evaluation import Evaluator
+from onceforall.run.trained import load_trained_supernet
 from onceforall.train.distributed import barrier, init_distributed
-from onceforall.train.evaluation import Evaluator
-from onceforall.train.trained import load_trained_supernet
 
 DATASET_NAME = "dataset.jsonl"
 CANDIDATE_STREAM = 105  # last entry of the seed key (see train/schedule.py on trailing zeros)
