@@ -361,7 +361,7 @@ class Trainer:
     def _train_step(
         self, plan: PhasePlan, state: StepState, batch: Batch, step: int
     ) -> tuple[StepResult, float]:
-        """One optimizer step (step `step` of `plan`, counted from 0); its result and rate."""
+        """Step `step` of `plan` (counted from 0): its result and its learning rate."""
         archs = step_archs(plan, self.config.seed, step)
         lr = learning_rate(plan, step)
         with seeded_dropout(
