@@ -47,7 +47,7 @@ from onceforall.latency.measure import (
 )
 from onceforall.latency.onnx_int8 import Int8Settings, quantize_onnx_bytes, quantized_op_types
 from onceforall.latency.validate import ValidateConfig, validate_latency_table
-from onceforall.train.trained import load_trained_supernet
+from onceforall.run.trained import load_trained_supernet
 
 EXPORT_BATCH = 8
 

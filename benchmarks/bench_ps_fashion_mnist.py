@@ -45,8 +45,8 @@ def summarize(run: Path) -> dict[str, Any]:
     import yaml
 
     settings = yaml.safe_load(config)
-    from onceforall.train.config import run_config_from_dict
-    from onceforall.train.datasets import build_run_data
+    from onceforall.run.config import run_config_from_dict
+    from onceforall.run.datasets import build_run_data
 
     resolved = run_config_from_dict(settings)
     data = build_run_data(resolved.data, resolved.seed)

@@ -28,14 +28,14 @@ import torch
 import torch.nn.functional as F
 
 from onceforall.atomic_files import atomic_write_json
-from onceforall.train.checkpoint import load_checkpoint
-from onceforall.train.config import TeacherBatchNorm, run_config_from_dict
-from onceforall.train.datasets import build_run_data
-from onceforall.train.evaluate_run import evaluate_run
-from onceforall.train.evaluation import Evaluator
+from onceforall.run.checkpoints import load_checkpoint
+from onceforall.run.config import TeacherBatchNorm, run_config_from_dict
+from onceforall.run.datasets import build_run_data
+from onceforall.run.evaluate_run import evaluate_run
+from onceforall.run.evaluation import Evaluator
+from onceforall.run.trained import load_trained_supernet
 from onceforall.train.run import train
 from onceforall.train.teacher import Teacher
-from onceforall.train.trained import load_trained_supernet
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "benchmarks" / "results" / "teacher_bn.json"

@@ -47,7 +47,7 @@ def batch(args: argparse.Namespace) -> tuple[torch.Tensor, torch.Tensor]:
 
 def onceforall_steps(args: argparse.Namespace) -> list[float]:
     from onceforall.models.registry import create_supernet
-    from onceforall.train.config import OptimizerConfig, PhaseConfig, RunConfig
+    from onceforall.run.config import OptimizerConfig, PhaseConfig, RunConfig
     from onceforall.train.distributed import DistributedContext
     from onceforall.train.loop import StepState, build_optimizer, train_step
     from onceforall.train.schedule import plan_phases, step_archs

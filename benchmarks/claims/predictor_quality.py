@@ -40,8 +40,8 @@ from onceforall.predict.fit_config import FitConfig
 from onceforall.predict.records import AccuracyRecords
 from onceforall.predict.report import evaluate_predictor
 from onceforall.predict.workflows import mbv3_space
-from onceforall.train.datasets import build_run_data
-from onceforall.train.trained import load_trained_supernet
+from onceforall.run.datasets import build_run_data
+from onceforall.run.trained import load_trained_supernet
 
 
 def latency_quote() -> dict[str, Any] | None:

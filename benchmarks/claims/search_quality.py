@@ -44,11 +44,11 @@ from onceforall.latency.settings import MeasureSettings
 from onceforall.models.registry import create_supernet
 from onceforall.predict.accuracy import load_predictor
 from onceforall.predict.dataset import candidates, heldout_evaluator, read_done
+from onceforall.run.datasets import build_run_data
+from onceforall.run.trained import load_trained_supernet
 from onceforall.search.constraints import Budget
 from onceforall.search.evolution import evolution_search
 from onceforall.search.problem import search_problem
-from onceforall.train.datasets import build_run_data
-from onceforall.train.trained import load_trained_supernet
 
 SETTINGS = MeasureSettings(backend="torch", threads=2)
 QUANTILES = (0.1, 0.5, 0.9)

@@ -29,11 +29,11 @@ import yaml
 from onceforall.atomic_files import atomic_write_json
 from onceforall.errors import OnceForAllError
 from onceforall.models.registry import supernet_space
-from onceforall.train.checkpoint import load_checkpoint
-from onceforall.train.config import run_config_from_dict
-from onceforall.train.datasets import build_run_data
-from onceforall.train.evaluate_run import evaluate_run
-from onceforall.train.evaluation import labelled_panel
+from onceforall.run.checkpoints import load_checkpoint
+from onceforall.run.config import run_config_from_dict
+from onceforall.run.datasets import build_run_data
+from onceforall.run.evaluate_run import evaluate_run
+from onceforall.run.evaluation import labelled_panel
 from onceforall.train.run import train
 
 ROOT = Path(__file__).resolve().parents[2]

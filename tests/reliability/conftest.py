@@ -42,7 +42,7 @@ def tiny_predictor(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def one_step_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run of the tiny config stopped after one step (a checkpoint to load)."""
-    from onceforall.train.config import load_run_config
+    from onceforall.run.config import load_run_config
     from onceforall.train.run import train
 
     run = tmp_path_factory.mktemp("run")

@@ -12,8 +12,8 @@ import pytest
 import torch
 from reliability_helpers import TINY_CONFIG, TWO_PHASES
 
+from onceforall.run.config import RunConfig, load_run_config
 from onceforall.train import checkpoint
-from onceforall.train.config import RunConfig, load_run_config
 from onceforall.train.run import train
 
 PHASE_FILES = ["phase1-full.pt", "phase2-kernel.pt"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from onceforall.train.config import run_config_from_dict
+from onceforall.run.config import run_config_from_dict
 
 ROOT = Path(__file__).parents[2]
 CLAIMS = ROOT / "benchmarks" / "claims"

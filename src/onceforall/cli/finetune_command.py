@@ -42,8 +42,8 @@ def register(subparsers: Any) -> None:
 
 
 def run_finetune(args: argparse.Namespace) -> int:
-    from onceforall.deploy.finetune import finetune
-    from onceforall.deploy.finetune_config import FinetuneConfig
+    from onceforall.train.finetune import finetune
+    from onceforall.train.finetune_config import FinetuneConfig
 
     config = FinetuneConfig(
         run=str(args.run_dir),

@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from onceforall.train.config import load_run_config
+    from onceforall.run.config import load_run_config
     from onceforall.train.run import train
 
     config = load_run_config(args.config, args.overrides)
@@ -62,7 +62,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from onceforall.train.evaluate_run import evaluate_run
+    from onceforall.run.evaluate_run import evaluate_run
 
     report = evaluate_run(args.run_dir, args.arch, split=args.split)
     if args.json:

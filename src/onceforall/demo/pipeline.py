@@ -17,15 +17,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from onceforall.atomic_files import atomic_write_json
 from onceforall.errors import ConfigError, OnceForAllError
 from onceforall.optional_extras import require
+from onceforall.run.layout import LATENCY_FOLDER, PREDICTOR_FILE, PREDICTOR_FOLDER
 from onceforall.run_lock import run_lock
 from onceforall.value_checks import MAX_THREADS, check_count, check_range, check_seed
+
+if TYPE_CHECKING:
+    from onceforall.latency.settings import MeasureSettings
 
 MIN_DATASET_SIZE = 10
 
@@ -95,32 +99,74 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> dict[str
         return _run_demo(config, say)
 
 
+@dataclass(frozen=True)
+class DemoPaths:
+    """Where the steps write (see the module docstring)."""
+
+    out: Path
+    run: Path  # the supernet's run folder
+    latency_table: Path
+    predictor: Path  # the predictor's folder
+    dataset: Path
+    search: Path
+
+    @classmethod
+    def under(cls, out: Path) -> DemoPaths:
+        run = out / "supernet"
+        predictor = run / PREDICTOR_FOLDER
+        return cls(
+            out=out,
+            run=run,
+            latency_table=run / LATENCY_FOLDER / "table.json",
+            predictor=predictor,
+            dataset=predictor / "dataset.jsonl",
+            search=out / "search",
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class DemoSupernet:
+    """The trained supernet, as the later steps name it."""
+
+    name: str
+    num_classes: int
+    space: Any  # with the run's resolutions
+
+
 def _run_demo(config: DemoConfig, say: Callable[[str], None]) -> dict[str, Any]:
-    from onceforall.latency.build import BuildConfig, build_latency_table
-    from onceforall.latency.load import load_latency_table
+    from onceforall.demo.report import export_picks, write_summary
     from onceforall.latency.settings import MeasureSettings
-    from onceforall.predict.dataset import build_accuracy_dataset
-    from onceforall.predict.workflows import fit_from_dataset
-    from onceforall.search.constraints import Budget
-    from onceforall.search.run import SearchRequest, run_search
-    from onceforall.train.checkpoint import load_checkpoint
-    from onceforall.train.config import load_run_config
-    from onceforall.train.run import train
-    from onceforall.train.trained import load_trained_supernet
 
     start = time.perf_counter()
-    out = config.out
-    run_dir = out / "supernet"
-    table = run_dir / "latency" / "table.json"
-    predictor_dir = run_dir / "predictor"
-    search_dir = out / "search"
-    run_config = load_run_config(config.config)
-    timings: list[StepTiming] = []
+    paths = DemoPaths.under(config.out)
     settings = MeasureSettings(backend="torch", threads=config.threads)
+    timings: list[StepTiming] = []
+    supernet = _train_supernet(config, paths, timings, say)
+    _build_latency_table(config, paths, supernet, settings, timings, say)
+    _fit_predictor(config, paths, supernet, timings, say)
+    budgets = _search(config, paths, supernet, timings, say)
+    cards = export_picks(
+        config.out, paths.run, paths.search, settings, timings, say, config.progress
+    )
+    summary = write_summary(config.out, paths.run, paths.search, budgets, cards, timings, start)
+    atomic_write_json(config.out / "summary.json", summary)
+    return summary
+
+
+def _train_supernet(
+    config: DemoConfig, paths: DemoPaths, timings: list[StepTiming], say: Callable[[str], None]
+) -> DemoSupernet:
+    """`ofa train` (resumed where it stopped), then the supernet as trained."""
+    from onceforall.run.checkpoints import load_checkpoint
+    from onceforall.run.config import load_run_config
+    from onceforall.run.trained import load_trained_supernet
+    from onceforall.train.run import train
+
+    run_config = load_run_config(config.config)
 
     def trained() -> bool:
         try:
-            return bool(load_checkpoint(run_dir)["complete"])
+            return bool(load_checkpoint(paths.run)["complete"])
         except OnceForAllError:
             return False
 
@@ -128,74 +174,108 @@ def _run_demo(config: DemoConfig, say: Callable[[str], None]) -> dict[str, Any]:
         timings,
         "train supernet",
         trained(),
-        lambda: train(run_config, run_dir, resume=True, progress=config.progress),
+        lambda: train(run_config, paths.run, resume=True, progress=config.progress),
         say,
     )
-    net, _, payload = load_trained_supernet(run_dir)
-    name, classes = payload["supernet"], payload["num_classes"]
+    net, _, payload = load_trained_supernet(paths.run)
+    return DemoSupernet(payload["supernet"], payload["num_classes"], net.space)
+
+
+def _build_latency_table(
+    config: DemoConfig,
+    paths: DemoPaths,
+    supernet: DemoSupernet,
+    settings: MeasureSettings,
+    timings: list[StepTiming],
+    say: Callable[[str], None],
+) -> None:
+    """`ofa latency build` on this machine (torch, batch 1), unless the table exists."""
+    from onceforall.latency.build import BuildConfig, build_latency_table
+
+    build = BuildConfig(
+        supernet=supernet.name,
+        out=paths.latency_table,
+        settings=settings,
+        num_classes=supernet.num_classes,
+        progress=config.progress,
+    )
     _step(
         timings,
         "latency table",
-        table.is_file(),
-        lambda: build_latency_table(
-            BuildConfig(
-                supernet=name,
-                out=table,
-                settings=settings,
-                num_classes=classes,
-                progress=config.progress,
-            )
-        ),
+        paths.latency_table.is_file(),
+        lambda: build_latency_table(build),
         say,
     )
-    dataset = predictor_dir / "dataset.jsonl"
+
+
+def _fit_predictor(
+    config: DemoConfig,
+    paths: DemoPaths,
+    supernet: DemoSupernet,
+    timings: list[StepTiming],
+    say: Callable[[str], None],
+) -> None:
+    """`ofa predictor dataset` (always: it adds only missing records), then `fit` unless the
+    predictor was fit on every record."""
+    from onceforall.predict.dataset import build_accuracy_dataset
+    from onceforall.predict.workflows import fit_from_dataset
+
     _step(
         timings,
         "accuracy dataset",
         False,
         lambda: build_accuracy_dataset(
-            run_dir, config.dataset_size, seed=config.seed, progress=config.progress
+            paths.run, config.dataset_size, seed=config.seed, progress=config.progress
         ),
         say,
     )
     _step(
         timings,
         "fit predictor",
-        _predictor_current(predictor_dir, dataset),
+        _predictor_current(paths.predictor, paths.dataset),
         lambda: fit_from_dataset(
-            dataset,
-            name,
-            predictor_dir,
-            num_classes=classes,
+            paths.dataset,
+            supernet.name,
+            paths.predictor,
+            num_classes=supernet.num_classes,
             progress=config.progress,
             overwrite=True,  # fit again on a dataset that grew
         ),
         say,
     )
-    latency = load_latency_table(table, net.space, name)
+
+
+def _search(
+    config: DemoConfig,
+    paths: DemoPaths,
+    supernet: DemoSupernet,
+    timings: list[StepTiming],
+    say: Callable[[str], None],
+) -> list[float]:
+    """`ofa search` for three latency budgets (quantiles of random sub-networks' predicted
+    latency) and the Pareto front, unless done; the budgets."""
+    from onceforall.latency.load import load_latency_table
+    from onceforall.search.constraints import Budget
+    from onceforall.search.run import SearchRequest, run_search
+
+    latency = load_latency_table(paths.latency_table, supernet.space, supernet.name)
     budgets = latency_budgets(latency, latency.space, config.budget_quantiles, config.seed)
+    request = SearchRequest(
+        supernet=supernet.name,
+        predictor=paths.run / PREDICTOR_FILE,
+        out=paths.search,
+        budgets=tuple(Budget(max_latency_ms=b) for b in budgets),
+        num_classes=supernet.num_classes,
+        latency_table=paths.latency_table,
+        pareto=True,
+        seed=config.seed,
+        progress=config.progress,
+    )
     _step(
         timings,
         "search",
-        (search_dir / "search.json").is_file(),
-        lambda: run_search(
-            SearchRequest(
-                supernet=name,
-                predictor=predictor_dir / "predictor.pt",
-                out=search_dir,
-                budgets=tuple(Budget(max_latency_ms=b) for b in budgets),
-                num_classes=classes,
-                latency_table=table,
-                pareto=True,
-                seed=config.seed,
-                progress=config.progress,
-            )
-        ),
+        (paths.search / "search.json").is_file(),
+        lambda: run_search(request),
         say,
     )
-    from onceforall.demo.report import export_picks, write_summary
-
-    cards = export_picks(out, run_dir, search_dir, settings, timings, say, config.progress)
-    summary = write_summary(out, run_dir, search_dir, budgets, cards, timings, start)
-    atomic_write_json(out / "summary.json", summary)
-    return summary
+    return budgets

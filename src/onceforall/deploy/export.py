@@ -22,12 +22,6 @@ from typing import Any
 import torch
 
 from onceforall.data import AugmentConfig, ImageSource, eval_loader
-from onceforall.deploy.calibration import (
-    calibrated_copy,
-    calibration_count,
-    final_split,
-    run_evaluator,
-)
 from onceforall.deploy.card import ExportedFile, ModelCard
 from onceforall.deploy.export_config import ExportRequest, Format
 from onceforall.deploy.exported_latency import measure_exported
@@ -46,6 +40,12 @@ from onceforall.deploy.verify import verify_files
 from onceforall.errors import ExportError
 from onceforall.latency.measure import torch_threads
 from onceforall.optional_extras import require
+from onceforall.run.calibration import (
+    calibrated_copy,
+    calibration_count,
+    final_split,
+    run_evaluator,
+)
 from onceforall.run.layout import run_latency_table, run_predictor
 
 

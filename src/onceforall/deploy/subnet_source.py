@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
-from onceforall.deploy.finetune_output import SETTINGS_FILE, is_finetune_dir, load_finetuned
 from onceforall.errors import ArchError, CheckpointError, ExportError
 from onceforall.models.registry import create_supernet
 from onceforall.models.supernet import Supernet
+from onceforall.run.config import RunConfig, load_run_config, run_config_from_dict
+from onceforall.run.datasets import RunData, build_run_data
+from onceforall.run.finetuned import finetuning_settings, is_finetune_dir, load_finetuned
+from onceforall.run.trained import load_trained_supernet, with_run_resolutions
 from onceforall.tensor_files import read_tensor_file
-from onceforall.train.config import RunConfig, load_run_config, run_config_from_dict
-from onceforall.train.datasets import RunData, build_run_data
-from onceforall.train.trained import load_trained_supernet, with_run_resolutions
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,20 +119,6 @@ def open_finetuned(directory: Path) -> SubnetSource:
         weights=model.state_dict,
         run_directory=run if run.is_dir() else None,  # for its predictor and latency table
     )
-
-
-def finetuning_settings(directory: Path) -> dict[str, Any]:
-    """The "finetune" part of DIR/finetune.yaml: run, arch, epochs, lr, ..."""
-    path = directory / SETTINGS_FILE
-    try:
-        content = yaml.safe_load(path.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        reason = " ".join(str(error).split())
-        raise CheckpointError(f"cannot read {path}: {reason}") from None
-    settings = content.get("finetune") if isinstance(content, dict) else None
-    if not isinstance(settings, dict) or not {"run", "epochs"} <= set(settings):
-        raise CheckpointError(f"{path} is not a fine-tuning's settings (a 'finetune' mapping)")
-    return settings
 
 
 def read_reference_state_dict(path: Path) -> dict[str, torch.Tensor]:

@@ -23,11 +23,12 @@ from tqdm import tqdm
 from onceforall.atomic_files import atomic_write_text, make_folder
 from onceforall.errors import OnceForAllError
 from onceforall.memory_budget import ARCH_BYTES, check_fits_in_memory
-from onceforall.train.config import RunConfig
-from onceforall.train.datasets import RunData, build_run_data
+from onceforall.run.config import RunConfig
+from onceforall.run.datasets import RunData, build_run_data
+from onceforall.run.evaluation import Evaluator
+from onceforall.run.layout import PREDICTOR_FOLDER
+from onceforall.run.trained import load_trained_supernet
 from onceforall.train.distributed import barrier, init_distributed
-from onceforall.train.evaluation import Evaluator
-from onceforall.train.trained import load_trained_supernet
 
 DATASET_NAME = "dataset.jsonl"
 CANDIDATE_STREAM = 105  # last entry of the seed key (see train/schedule.py on trailing zeros)
@@ -122,7 +123,7 @@ def build_accuracy_dataset(
     net, config, _ = load_trained_supernet(run_dir)
     if config.training.threads is not None:
         torch.set_num_threads(config.training.threads)
-    path = out if out is not None else run_dir / "predictor" / DATASET_NAME
+    path = out if out is not None else run_dir / PREDICTOR_FOLDER / DATASET_NAME
     make_folder(path.parent)
     part = path.with_name(f"{path.stem}.rank{context.rank}.jsonl")
     parts = sorted(path.parent.glob(f"{path.stem}.rank*.jsonl"))

@@ -1,16 +1,18 @@
-"""The run folder: what `ofa search`, `ofa export` (and the demo) find in a run directory.
+"""The run folder: the names of what it holds, and what search and export find in it.
 
-Layout (what `ofa train`, `ofa predictor fit --out RUN/predictor` and `ofa latency build
---out RUN/latency/...` write):
+A run folder (what `ofa train`, `ofa predictor dataset/fit --out RUN/predictor` and `ofa latency
+build --out RUN/latency/...` write):
 
-    RUN/config.yaml              the resolved run config: `supernet` (name) and `num_classes`
-    RUN/checkpoints/last.pt      read only when config.yaml leaves num_classes to the data set
-    RUN/predictor/predictor.pt   the fitted accuracy predictor
+    RUN/config.yaml              the resolved run config (run/config.py): `supernet`, `num_classes`
+    RUN/checkpoints/             last.pt and one file per finished phase (run/checkpoints.py)
+    RUN/metrics.jsonl            training events (train/metrics.py)
+    RUN/plots/                   figures of the training
+    RUN/predictor/               dataset.jsonl, predictor.pt (the fitted accuracy predictor)
     RUN/latency/                 one latency table: a single .json file (besides the
                                  *.validation.json reports), or reference .yaml files
 
 Search and export find the predictor and the latency table the same way, here. Values given on
-the command line take precedence over what the run holds.
+the command line take precedence over what the run holds. Torch-free (the CLI parses with it).
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ import yaml
 
 from onceforall.errors import SearchError
 
-PREDICTOR_FILE = Path("predictor") / "predictor.pt"
+CONFIG_FILE = "config.yaml"
+CHECKPOINTS = "checkpoints"
+METRICS_FILE = "metrics.jsonl"
+PLOTS = "plots"
+PREDICTOR_FOLDER = "predictor"
+PREDICTOR_FILE = Path(PREDICTOR_FOLDER) / "predictor.pt"
 LATENCY_FOLDER = Path("latency")
 
 
@@ -37,7 +44,7 @@ class RunInputs:
 def run_inputs(run: Path) -> RunInputs:
     """The supernet, predictor and latency table of a run directory (see the module docstring)."""
     run = Path(run)
-    config_path = run / "config.yaml"
+    config_path = run / CONFIG_FILE
     if not config_path.is_file():
         raise SearchError(f"{run} is not a run directory (no config.yaml)")
     try:
@@ -47,8 +54,8 @@ def run_inputs(run: Path) -> RunInputs:
     if not isinstance(config, dict) or not isinstance(config.get("supernet"), str):
         raise SearchError(f"{config_path} names no supernet")
     num_classes = config.get("num_classes")
-    if num_classes is None and (run / "checkpoints").is_dir():
-        from onceforall.train.checkpoint import load_checkpoint
+    if num_classes is None and (run / CHECKPOINTS).is_dir():
+        from onceforall.run.checkpoints import load_checkpoint  # it imports this module
 
         num_classes = load_checkpoint(run).get("num_classes")
     return RunInputs(

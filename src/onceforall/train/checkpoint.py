@@ -1,32 +1,19 @@
-"""Checkpoints: everything needed to continue a run exactly, written atomically.
+"""Writing checkpoints while training: everything needed to continue a run exactly, atomically.
 
-A checkpoint is a dict of tensors and plain values, loadable with ``weights_only=True``:
-format version, supernet name, classes, the space's choices, the resolved run config, the
-position (phase index, steps done in that phase), model/optimizer/teacher states.
+The format, the file names and reading a checkpoint back are the run folder's
+(run/checkpoints.py).
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from onceforall.atomic_files import atomic_torch_save, atomic_write
-from onceforall.errors import CheckpointError
-from onceforall.tensor_files import read_tensor_file
-
-FORMAT = 1
-LAST = "last.pt"
-
-
-@dataclass(frozen=True)
-class Position:
-    phase_index: int
-    step: int  # steps done in that phase
-    complete: bool = False  # every phase done
+from onceforall.run.checkpoints import FORMAT, LAST, Position, phase_checkpoint_name
 
 
 def save_checkpoint(
@@ -65,11 +52,6 @@ def save_checkpoint(
     return path
 
 
-def phase_checkpoint_name(phase_index: int, phase_name: str) -> str:
-    """`phase2-kernel.pt`: the checkpoint at the end of the phase `phase_index` (0-based)."""
-    return f"phase{phase_index + 1}-{phase_name}.pt"
-
-
 def restore_phase_checkpoint(directory: Path, position: Position, phase_names: list[str]) -> bool:
     """Rebuild the checkpoint of the phase just finished from `last.pt` if it is missing.
 
@@ -88,18 +70,3 @@ def restore_phase_checkpoint(directory: Path, position: Position, phase_names: l
     source = directory / LAST
     atomic_write(target, lambda temporary: shutil.copyfile(source, temporary))
     return True
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Read a checkpoint (a file, or a run directory: its checkpoints/last.pt)."""
-    if path.is_dir():
-        candidate = path / "checkpoints" / LAST
-        if not candidate.is_file():
-            raise CheckpointError(f"{path} holds no checkpoint (expected {candidate})")
-        path = candidate
-    if not path.is_file():
-        raise CheckpointError(f"no such checkpoint: {path}")
-    payload = read_tensor_file(path, CheckpointError, "checkpoint")
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not an onceforall checkpoint (format {FORMAT})")
-    return payload

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from onceforall.models.supernet import Supernet
 from onceforall.nn.bn import batch_norms
-from onceforall.train.config import OptimizerConfig
+from onceforall.run.config import OptimizerConfig
 from onceforall.train.distributed import (
     DistributedContext,
     all_reduce_gradients,

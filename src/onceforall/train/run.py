@@ -1,19 +1,17 @@
 """`train(config, run_dir)`: progressive shrinking (or any phase schedule) from start to end.
 
 A run directory holds config.yaml (resolved), checkpoints/ (last.pt + one per finished phase),
-metrics.jsonl and plots/panel.png. A run resumes exactly from checkpoints/last.pt; SIGINT/SIGTERM
-save a checkpoint at the next step boundary and stop.
+metrics.jsonl and plots/panel.png (run/layout.py). A run resumes exactly from
+checkpoints/last.pt; SIGINT/SIGTERM save a checkpoint at the next step boundary and stop.
 """
 
 from __future__ import annotations
 
 import contextlib
-import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import torch
@@ -21,22 +19,27 @@ import yaml
 from tqdm import tqdm
 
 from onceforall.atomic_files import atomic_write_text
-from onceforall.data import LoaderConfig, steps_per_epoch, train_loader
-from onceforall.errors import CheckpointError, ConfigError, OnceForAllError
+from onceforall.data import Batch, LoaderConfig, steps_per_epoch, train_loader
+from onceforall.errors import CheckpointError, ConfigError
 from onceforall.models.registry import create_supernet
 from onceforall.models.supernet import Supernet
 from onceforall.nn.bn import synchronize_batch_norm
 from onceforall.nn.memory_format import to_channels_last
 from onceforall.plots import plot_panel
-from onceforall.run_lock import run_lock
-from onceforall.train.checkpoint import (
+from onceforall.run.checkpoints import (
     Position,
+    checkpoint_position,
+    last_checkpoint,
     load_checkpoint,
     phase_checkpoint_name,
-    save_checkpoint,
 )
-from onceforall.train.config import RunConfig, run_config_from_dict
-from onceforall.train.datasets import RunData, build_run_data
+from onceforall.run.config import RunConfig
+from onceforall.run.datasets import RunData, build_run_data
+from onceforall.run.evaluation import Evaluator, labelled_panel
+from onceforall.run.layout import CHECKPOINTS, CONFIG_FILE, METRICS_FILE, PLOTS
+from onceforall.run.trained import with_run_resolutions
+from onceforall.run_lock import run_lock
+from onceforall.train.checkpoint import save_checkpoint
 from onceforall.train.distributed import (
     barrier,
     init_distributed,
@@ -44,9 +47,16 @@ from onceforall.train.distributed import (
     parameter_spread,
     shutdown_distributed,
 )
-from onceforall.train.evaluation import Evaluator, labelled_panel
-from onceforall.train.loop import StepState, build_optimizer, seeded_dropout, train_step
+from onceforall.train.interruption import TrainingInterrupted, interrupted, stop_requests
+from onceforall.train.loop import (
+    StepResult,
+    StepState,
+    build_optimizer,
+    seeded_dropout,
+    train_step,
+)
 from onceforall.train.metrics import MetricsLog
+from onceforall.train.resume import check_resumable, with_current_defaults
 from onceforall.train.run_folder import check_class_count, check_max_steps, tidy_run_folder
 from onceforall.train.schedule import (
     PhasePlan,
@@ -57,20 +67,6 @@ from onceforall.train.schedule import (
 )
 from onceforall.train.teacher import Teacher
 
-# Settings that may change between an interrupted run and its resumption.
-RESUMABLE_CHANGES = {
-    "training.threads",
-    "training.checkpoint_every",
-    "training.log_every",
-    "data.num_workers",
-}
-
-
-class TrainingInterrupted(OnceForAllError):
-    """Stopped by a signal after saving a checkpoint."""
-
-    exit_code = 130
-
 
 @dataclass(frozen=True)
 class TrainSummary:
@@ -80,60 +76,13 @@ class TrainSummary:
     panel: list[dict[str, Any]]
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    if isinstance(data, list) and data and all(isinstance(v, dict) for v in data):
-        out = {}
-        for index, value in enumerate(data):
-            out.update(_flatten(value, f"{prefix}.{index}"))
-        return out
-    return {prefix: data}
+@dataclass(frozen=True)
+class PhaseOutcome:
+    """Where a call of `Trainer._run_phase` stopped."""
 
-
-def with_current_defaults(saved: dict[str, Any]) -> dict[str, Any]:
-    """A saved run config as this version resolves it: a setting added since the run started
-    takes its default, so a long run resumes under newer code unless a setting really differs."""
-    try:
-        return run_config_from_dict(saved).to_dict()
-    except ConfigError as error:
-        raise ConfigError(f"the run's saved config no longer loads: {error}") from None
-
-
-def check_resumable(saved: dict[str, Any], current: dict[str, Any]) -> None:
-    old, new = _flatten(saved), _flatten(current)
-    changed = sorted(
-        k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES
-    )
-    if changed:
-        raise ConfigError(
-            "the config differs from the one of the run being resumed in: " + ", ".join(changed)
-        )
-
-
-@contextlib.contextmanager
-def stop_requests() -> Iterator[list[int]]:
-    """Collects SIGINT/SIGTERM (in the main thread) instead of dying mid-step."""
-    received: list[int] = []
-    try:
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread: leave signals alone
-        yield received
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-
-    try:
-        for s in previous:
-            signal.signal(s, handler)
-        yield received
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+    step: int  # steps done in the phase: `plan.steps` when it ran to its end (and was finished)
+    steps_left: int | None  # of `max_steps` (None: no limit)
+    interrupted: bool  # a stop request (SIGINT/SIGTERM) came; a checkpoint holds the position
 
 
 class Trainer:
@@ -149,15 +98,16 @@ class Trainer:
         self.data: RunData = build_run_data(config.data, config.seed)
         self.num_classes = config.num_classes or self.data.num_classes
         check_class_count(self.num_classes, self.data.num_classes)
-        self.net: Supernet[Any] = create_supernet(
-            config.supernet,
-            self.num_classes,
-            dropout=config.training.dropout,
-            init_seed=config.seed,
+        self.net: Supernet[Any] = with_run_resolutions(
+            create_supernet(
+                config.supernet,
+                self.num_classes,
+                dropout=config.training.dropout,
+                init_seed=config.seed,
+            ),
+            config,
         )
-        if config.training.resolutions is not None:
-            self.net.space = self.net.space.with_resolutions(config.training.resolutions)
-        self.metrics = MetricsLog(run_dir / "metrics.jsonl", enabled=self.context.is_main)
+        self.metrics = MetricsLog(run_dir / METRICS_FILE, enabled=self.context.is_main)
         self.position = Position(0, 0)
         self.teacher: Teacher | None = None
         self._teacher_state: dict[str, torch.Tensor] | None = None
@@ -165,36 +115,43 @@ class Trainer:
         self._open_run_dir(resume)
         if self.context.is_main:  # temporaries, events past the position, a lost phase file
             tidy_run_folder(self.run_dir, self.position, self.metrics, self.config)
-        device = self.context.device
-        self.net.to(device)
-        if config.training.channels_last:
-            to_channels_last(self.net)
-        if config.training.sync_batch_norm and self.context.enabled:
-            synchronize_batch_norm(self.net, torch.distributed.group.WORLD)
-        self.steps_per_epoch = steps_per_epoch(
-            len(self.data.train), self.loader_config(self.net.space.resolutions)
-        )
-        if self.steps_per_epoch < 1:
-            raise ConfigError(
-                f"the training split ({len(self.data.train)} items) is smaller than one "
-                "global batch"
-            )
+        self._place_supernet()
+        self.steps_per_epoch = self._steps_per_epoch()
         self.plans = plan_phases(
             config, self.net.space, self.steps_per_epoch, self.context.world_size
         )
-        self.evaluator = Evaluator.for_run(config, self.data, device=device)
+        self.evaluator = Evaluator.for_run(config, self.data, device=self.context.device)
         if self._teacher_state is not None:
             self.teacher = self._teacher_from_state(self._teacher_state)
             self._teacher_state = None
         # Written only once everything above has been checked: a bad config leaves no run dir.
         if self.context.is_main:
             text = yaml.safe_dump(config.to_dict(), sort_keys=False)
-            atomic_write_text(self.run_dir / "config.yaml", text)
+            atomic_write_text(self.run_dir / CONFIG_FILE, text)
+
+    def _place_supernet(self) -> None:
+        """The supernet on the run's device, in its memory format, batch norm synchronized."""
+        self.net.to(self.context.device)
+        if self.config.training.channels_last:
+            to_channels_last(self.net)
+        if self.config.training.sync_batch_norm and self.context.enabled:
+            synchronize_batch_norm(self.net, torch.distributed.group.WORLD)
+
+    def _steps_per_epoch(self) -> int:
+        steps = steps_per_epoch(
+            len(self.data.train), self.loader_config(self.net.space.resolutions)
+        )
+        if steps < 1:
+            raise ConfigError(
+                f"the training split ({len(self.data.train)} items) is smaller than one "
+                "global batch"
+            )
+        return steps
 
     # --- run directory and checkpoints ------------------------------------------------------
 
     def _open_run_dir(self, resume: bool) -> None:
-        last = self.run_dir / "checkpoints" / "last.pt"
+        last = last_checkpoint(self.run_dir)
         config_dict = self.config.to_dict()
         if last.is_file():
             if not resume:
@@ -205,7 +162,7 @@ class Trainer:
             payload = self._matching_checkpoint(last, f"{last} is a checkpoint of")
             check_resumable(with_current_defaults(payload["config"]), config_dict)
             self.net.load_state_dict(payload["model"])
-            self.position = Position(payload["phase_index"], payload["step"], payload["complete"])
+            self.position = checkpoint_position(payload)
             self.optimizer_state = payload["optimizer"]
             self._teacher_state = payload["teacher"]
         elif self.config.training.init_checkpoint is not None:
@@ -253,7 +210,7 @@ class Trainer:
         if not self.context.is_main:
             return
         save_checkpoint(
-            self.run_dir / "checkpoints",
+            self.run_dir / CHECKPOINTS,
             supernet=self.config.supernet,
             num_classes=self.num_classes,
             config=self.config.to_dict(),
@@ -292,15 +249,35 @@ class Trainer:
         with stop_requests() as stops:
             for plan in self.plans[self.position.phase_index :]:
                 first_step = self.position.step if plan.index == self.position.phase_index else 0
-                finished, steps_left = self._run_phase(plan, first_step, stops, steps_left)
-                if not finished:
+                outcome = self._run_phase(plan, first_step, stops, steps_left)
+                if outcome.interrupted:
+                    raise self._interruption(plan, outcome)
+                steps_left = outcome.steps_left
+                if outcome.step < plan.steps or steps_left == 0:
                     break
         panel = [e for e in self.metrics.read() if e.get("event") == "panel"]
         return TrainSummary(self.run_dir, self.position, time.perf_counter() - start, panel)
 
+    def _interruption(self, plan: PhasePlan, outcome: PhaseOutcome) -> TrainingInterrupted:
+        name = plan.config.name
+        finished = outcome.step == plan.steps
+        where = f"after phase {name}" if finished else f"at phase {name} step {outcome.step}"
+        return interrupted(where, self.run_dir / CHECKPOINTS)
+
     def _run_phase(
         self, plan: PhasePlan, first_step: int, stops: list[int], steps_left: int | None
-    ) -> tuple[bool, int | None]:
+    ) -> PhaseOutcome:
+        """Train `plan` from `first_step` to its end, then finish it (teacher, panel, phase
+        checkpoint); or to a stop (a request, or `steps_left` run out) inside it."""
+        state = self._step_state(plan, first_step)
+        step, steps_left = self._train_steps(plan, state, first_step, stops, steps_left)
+        if step == plan.steps:
+            self._finish_phase(plan)
+        return PhaseOutcome(step, steps_left, interrupted=bool(stops))
+
+    def _step_state(self, plan: PhasePlan, first_step: int) -> StepState:
+        """The optimizer (its saved state when the phase resumes) and the step's settings; at the
+        start of a `reorder_channels` phase the channels are sorted first."""
         config = self.config
         if first_step == 0 and plan.config.reorder_channels:
             self.net.reorder_channels(self._keep_expand_ratios(plan))
@@ -309,7 +286,7 @@ class Trainer:
             optimizer.load_state_dict(self.optimizer_state)
         self.optimizer_state = None
         use_amp = config.training.amp and self.context.device.type == "cuda"
-        state = StepState(
+        return StepState(
             net=self.net,
             optimizer=optimizer,
             config=config.optimizer,
@@ -320,85 +297,102 @@ class Trainer:
             sync_batch_norm=config.training.sync_batch_norm,
             scaler=torch.amp.GradScaler("cuda") if use_amp else None,
         )
-        in_place = plan.config.sampler == "sandwich"
-        distill = plan.config.distill and self.teacher is not None
-        loader_config = self.loader_config(plan.space.resolutions)
+
+    def _train_steps(
+        self,
+        plan: PhasePlan,
+        state: StepState,
+        first_step: int,
+        stops: list[int],
+        steps_left: int | None,
+    ) -> tuple[int, int | None]:
+        """The steps of `plan` from `first_step` to its end or a stop: the step reached and the
+        steps left. A checkpoint is saved every `checkpoint_every` steps and at a stop."""
+        training = self.config.training
+        curve_steps = self._curve_steps()
+        step = first_step
+        window_images, window_start = 0, time.perf_counter()
         self.net.train()
-        bar = tqdm(
+        with self._progress_bar(plan, first_step) as bar:
+            for batch in self._batches(plan, first_step):
+                result, lr = self._train_step(plan, state, batch, step)
+                step += 1
+                window_images += result.images * self.context.world_size
+                bar.update(1)
+                if step % training.log_every == 0 or step == plan.steps:
+                    rate = window_images / max(time.perf_counter() - window_start, 1e-9)
+                    self._log_step(plan, step, result, lr, rate, bar)
+                    window_images, window_start = 0, time.perf_counter()
+                if curve_steps and (step % curve_steps == 0 or step == plan.steps):
+                    self.evaluate_curve(plan, step)
+                steps_left = None if steps_left is None else steps_left - 1
+                stop = bool(stops) or steps_left == 0
+                if step < plan.steps and (stop or step % training.checkpoint_every == 0):
+                    self.position = Position(plan.index, step)
+                    self.save(self.position, state.optimizer)
+                if stop or step == plan.steps:
+                    break
+        return step, steps_left
+
+    def _progress_bar(self, plan: PhasePlan, first_step: int) -> tqdm[Any]:
+        return tqdm(
             total=plan.steps,
             initial=first_step,
             desc=f"phase {plan.index + 1}/{len(self.plans)} {plan.config.name}",
             disable=not (self.progress and self.context.is_main),
             dynamic_ncols=True,
         )
+
+    def _batches(self, plan: PhasePlan, first_step: int) -> Iterator[Batch]:
+        """The batches of `plan` from `first_step` to its end, one epoch's loader after another
+        (seeded by phase and epoch: a resumed phase continues with the batches it would have)."""
+        loader_config = self.loader_config(plan.space.resolutions)
         step = first_step
-        window_images, window_start = 0, time.perf_counter()
-        curve_steps = self._curve_steps()
-        with bar:
-            while step < plan.steps:
-                epoch, offset = divmod(step, self.steps_per_epoch)
-                loader = train_loader(
-                    self.data.train, loader_config, plan.index * 100_000 + epoch, offset
-                )
-                for batch in loader:
-                    if step >= plan.steps:
-                        break
-                    archs = step_archs(plan, config.seed, step)
-                    lr = learning_rate(plan, step)
-                    with seeded_dropout(
-                        dropout_seed(config.seed, plan.index, step, self.context.rank),
-                        self.context.device,
-                    ):
-                        result = train_step(
-                            state,
-                            batch.images,
-                            batch.labels,
-                            archs,
-                            lr,
-                            distill=distill,
-                            in_place_distillation=in_place,
-                        )
-                    step += 1
-                    window_images += result.images * self.context.world_size
-                    bar.update(1)
-                    if step % config.training.log_every == 0 or step == plan.steps:
-                        seconds = time.perf_counter() - window_start
-                        rate = window_images / max(seconds, 1e-9)
-                        bar.set_postfix(
-                            loss=f"{result.loss:.3f}", lr=f"{lr:.2e}", img_s=f"{rate:.0f}"
-                        )
-                        self.metrics.write(
-                            "step",
-                            phase=plan.config.name,
-                            phase_index=plan.index,
-                            step=step,
-                            loss=result.loss,
-                            lr=lr,
-                            images_per_s=rate,
-                        )
-                        window_images, window_start = 0, time.perf_counter()
-                    if curve_steps and (step % curve_steps == 0 or step == plan.steps):
-                        self.evaluate_curve(plan, step)
-                    if steps_left is not None:
-                        steps_left -= 1
-                    stop = bool(stops) or steps_left == 0
-                    if step < plan.steps and (stop or step % config.training.checkpoint_every == 0):
-                        self.position = Position(plan.index, step)
-                        self.save(self.position, optimizer)
-                    if stop and step < plan.steps:
-                        if stops:
-                            raise TrainingInterrupted(
-                                f"interrupted at phase {plan.config.name} step {step}; checkpoint "
-                                f"saved in {self.run_dir / 'checkpoints'}; continue with --resume"
-                            )
-                        return False, steps_left
-        self._finish_phase(plan)
-        if stops:
-            raise TrainingInterrupted(
-                f"interrupted after phase {plan.config.name}; checkpoint saved in "
-                f"{self.run_dir / 'checkpoints'}; continue with --resume"
+        while step < plan.steps:
+            epoch, offset = divmod(step, self.steps_per_epoch)
+            loader = train_loader(
+                self.data.train, loader_config, plan.index * 100_000 + epoch, offset
             )
-        return not (steps_left == 0 and plan.index + 1 < len(self.plans)), steps_left
+            for batch in loader:
+                if step >= plan.steps:
+                    return
+                yield batch
+                step += 1
+
+    def _train_step(
+        self, plan: PhasePlan, state: StepState, batch: Batch, step: int
+    ) -> tuple[StepResult, float]:
+        """Step `step` of `plan` (counted from 0): its result and its learning rate."""
+        archs = step_archs(plan, self.config.seed, step)
+        lr = learning_rate(plan, step)
+        with seeded_dropout(
+            dropout_seed(self.config.seed, plan.index, step, self.context.rank),
+            self.context.device,
+        ):
+            result = train_step(
+                state,
+                batch.images,
+                batch.labels,
+                archs,
+                lr,
+                distill=plan.config.distill and self.teacher is not None,
+                in_place_distillation=plan.config.sampler == "sandwich",
+            )
+        return result, lr
+
+    def _log_step(
+        self, plan: PhasePlan, step: int, result: StepResult, lr: float, rate: float, bar: tqdm[Any]
+    ) -> None:
+        bar.set_postfix(loss=f"{result.loss:.3f}", lr=f"{lr:.2e}", img_s=f"{rate:.0f}")
+        self.metrics.write(
+            "step",
+            phase=plan.config.name,
+            phase_index=plan.index,
+            step=step,
+            loss=result.loss,
+            lr=lr,
+            images_per_s=rate,
+        )
 
     def _finish_phase(self, plan: PhasePlan) -> None:
         if plan.index == self.config.teacher_phase_index:
@@ -455,7 +449,7 @@ class Trainer:
                 macs=result.macs,
                 params=result.params,
             )
-        plot_panel(self.metrics.read(), self.run_dir / "plots" / "panel.png")
+        plot_panel(self.metrics.read(), self.run_dir / PLOTS / "panel.png")
 
 
 def train(
@@ -479,9 +473,3 @@ def train(
             return trainer.run(max_steps)
         finally:
             shutdown_distributed(trainer.context)
-
-
-def load_run(run_dir: Path) -> tuple[RunConfig, dict[str, Any]]:
-    """The config and checkpoint of a run directory."""
-    payload = load_checkpoint(run_dir)
-    return run_config_from_dict(payload["config"]), payload

@@ -12,12 +12,14 @@ from pathlib import Path
 
 from onceforall.atomic_files import remove_stale_temporaries
 from onceforall.errors import ConfigError
-from onceforall.train.checkpoint import Position, restore_phase_checkpoint
-from onceforall.train.config import RunConfig
+from onceforall.run.checkpoints import Position, last_checkpoint
+from onceforall.run.config import RunConfig
+from onceforall.run.layout import CHECKPOINTS, PLOTS
+from onceforall.train.checkpoint import restore_phase_checkpoint
 from onceforall.train.metrics import MetricsLog
 from onceforall.value_checks import check_count
 
-FOLDERS = ("", "checkpoints", "plots")
+FOLDERS = ("", CHECKPOINTS, PLOTS)
 
 
 def tidy_run_folder(
@@ -27,8 +29,8 @@ def tidy_run_folder(
     for folder in FOLDERS:
         remove_stale_temporaries(run_dir / folder)
     metrics.keep_until(position.phase_index, position.step, phase_names)
-    if (run_dir / "checkpoints" / "last.pt").is_file():
-        restore_phase_checkpoint(run_dir / "checkpoints", position, phase_names)
+    if last_checkpoint(run_dir).is_file():
+        restore_phase_checkpoint(run_dir / CHECKPOINTS, position, phase_names)
 
 
 def check_max_steps(max_steps: int | None) -> None:

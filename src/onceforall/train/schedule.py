@@ -15,7 +15,7 @@ import numpy as np
 
 from onceforall.arch.space import Space
 from onceforall.errors import ArchError, ConfigError
-from onceforall.train.config import PhaseConfig, RunConfig
+from onceforall.run.config import PhaseConfig, RunConfig
 
 # Last entry of every seed key: numpy's SeedSequence ignores trailing zeros, so a fixed non-zero
 # tag keeps [seed, phase, step] streams apart from each other and from the data streams.

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from onceforall.nn.bn import batch_norms, recalibrate_bn
-from onceforall.train.config import TeacherBatchNorm
+from onceforall.run.config import TeacherBatchNorm
 
 TEACHER_BATCH_NORM_MODES: tuple[str, ...] = get_args(TeacherBatchNorm)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tiny_deploy import CONFIG, ONE_PHASE
 
-from onceforall.train.config import load_run_config
+from onceforall.run.config import load_run_config
 from onceforall.train.run import train
 
 

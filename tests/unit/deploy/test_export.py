@@ -22,10 +22,10 @@ from onceforall.latency.build import BuildConfig, build_latency_table
 from onceforall.latency.load import load_latency_table
 from onceforall.models.registry import supernet_space
 from onceforall.predict.accuracy import AccuracyPredictor, build_mlp
-from onceforall.train.config import load_run_config
-from onceforall.train.datasets import build_run_data
-from onceforall.train.evaluate_run import evaluate_run
-from onceforall.train.trained import load_trained_supernet
+from onceforall.run.config import load_run_config
+from onceforall.run.datasets import build_run_data
+from onceforall.run.evaluate_run import evaluate_run
+from onceforall.run.trained import load_trained_supernet
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from tiny_deploy import ARCH, OTHER_ARCH, OUTSIDE_ARCH, fast_request
 
 from onceforall.cli.main import main
 from onceforall.deploy.export import export_subnet
-from onceforall.deploy.finetune import finetune
-from onceforall.deploy.finetune_config import FinetuneConfig
 from onceforall.errors import ArchError, CheckpointError, ConfigError
+from onceforall.train.finetune import finetune
+from onceforall.train.finetune_config import FinetuneConfig
 
 EPOCHS = 2
 

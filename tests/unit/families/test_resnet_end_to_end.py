@@ -24,12 +24,12 @@ from onceforall.predict.accuracy import load_predictor
 from onceforall.predict.dataset import build_accuracy_dataset
 from onceforall.predict.fit_config import FitConfig
 from onceforall.predict.workflows import fit_from_dataset
+from onceforall.run.config import load_run_config
 from onceforall.search.configs import EvolutionConfig
 from onceforall.search.constraints import Budget
 from onceforall.search.evolution import evolution_search
 from onceforall.search.problem import search_problem
 from onceforall.search.run import SearchRequest, run_search
-from onceforall.train.config import load_run_config
 from onceforall.train.run import train
 
 CONFIG = Path(__file__).parents[3] / "configs" / "test_tiny_synthetic.yaml"

@@ -8,7 +8,7 @@ import pytest
 from onceforall.errors import OnceForAllError
 from onceforall.models.registry import supernet_space
 from onceforall.predict.dataset import build_accuracy_dataset, candidates
-from onceforall.train.config import load_run_config
+from onceforall.run.config import load_run_config
 from onceforall.train.run import train
 
 CONFIG = Path(__file__).parents[3] / "configs" / "test_tiny_synthetic.yaml"
@@ -70,8 +70,8 @@ def test_cli(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_eval_images_limits_the_held_out_images(trained: Path, tmp_path: Path) -> None:
-    from onceforall.train.datasets import build_run_data
-    from onceforall.train.trained import load_trained_supernet
+    from onceforall.run.datasets import build_run_data
+    from onceforall.run.trained import load_trained_supernet
 
     _, config, _ = load_trained_supernet(trained)
     holdout = len(build_run_data(config.data, config.seed).holdout)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from onceforall.train.checkpoint import load_checkpoint
+from onceforall.run.checkpoints import load_checkpoint
 
 CONFIG = Path(__file__).parents[3] / "configs" / "test_tiny_synthetic.yaml"
 # Two short phases (full + kernel: 8 steps) without augmentation randomness, so the images of

@@ -8,7 +8,7 @@ import pytest
 
 from onceforall.errors import ConfigError
 from onceforall.models.registry import supernet_space
-from onceforall.train.config import RunConfig, run_config_from_dict
+from onceforall.run.config import RunConfig, run_config_from_dict
 from onceforall.train.schedule import learning_rate, plan_phases, step_archs
 
 CONFIG = run_config_from_dict(

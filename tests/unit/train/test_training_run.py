@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from onceforall.errors import CheckpointError, ConfigError
-from onceforall.train.config import load_run_config
-from onceforall.train.evaluate_run import evaluate_run
+from onceforall.run.config import load_run_config
+from onceforall.run.evaluate_run import evaluate_run
 from onceforall.train.run import train
 
 CONFIG_PATH = Path(__file__).parents[3] / "configs" / "test_tiny_synthetic.yaml"

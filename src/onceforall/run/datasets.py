@@ -16,7 +16,7 @@ from onceforall.data import (
     split_holdout,
 )
 from onceforall.errors import ConfigError
-from onceforall.train.config import DataConfig
+from onceforall.run.config import DataConfig
 
 
 @dataclass(frozen=True)

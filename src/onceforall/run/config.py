@@ -1,4 +1,5 @@
-"""Training configuration: frozen values, read strictly from YAML (see config_parsing.py).
+"""A run's configuration (RunConfig, written to RUN/config.yaml): frozen values, read strictly from
+YAML (see config_parsing.py); what `ofa train` runs and what every reader of the run reads back.
 
 Learning rates are per `training.base_batch_size` images and scale linearly with the global batch
 (batch_size x world size), as the reference scales its per-GPU rate by the number of GPUs.
@@ -11,8 +12,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from onceforall.errors import ConfigError
-from onceforall.train.config_checks import check_phase, check_run_config
-from onceforall.train.config_parsing import apply_override, from_dict, load_yaml, to_dict
+from onceforall.run.config_checks import check_phase, check_run_config
+from onceforall.run.config_parsing import apply_override, from_dict, load_yaml, to_dict
 
 # How the distillation teacher normalizes (train/teacher.py).
 TeacherBatchNorm = Literal["batch", "recalibrated", "eval"]

@@ -16,9 +16,9 @@ from torch import nn
 from onceforall.data import ImageSource
 from onceforall.nn.bn import recalibrate_bn
 from onceforall.nn.memory_format import to_channels_last
-from onceforall.train.config import RunConfig
-from onceforall.train.datasets import RunData, load_test_source
-from onceforall.train.evaluation import Evaluator
+from onceforall.run.config import RunConfig
+from onceforall.run.datasets import RunData, load_test_source
+from onceforall.run.evaluation import Evaluator
 
 ModuleT = TypeVar("ModuleT", bound=nn.Module)
 

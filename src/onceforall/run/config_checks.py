@@ -20,7 +20,7 @@ from onceforall.value_checks import (
 )
 
 if TYPE_CHECKING:
-    from onceforall.train.config import (
+    from onceforall.run.config import (
         DataConfig,
         EvaluationConfig,
         OptimizerConfig,

@@ -6,8 +6,8 @@ import pytest
 
 from onceforall.errors import ConfigError
 from onceforall.models.registry import supernet_space
-from onceforall.train.config import load_run_config, run_config_from_dict
-from onceforall.train.config_parsing import apply_override
+from onceforall.run.config import load_run_config, run_config_from_dict
+from onceforall.run.config_parsing import apply_override
 from onceforall.train.schedule import plan_phases
 
 ROOT = Path(__file__).parents[3]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from onceforall.errors import ConfigError
-from onceforall.train.config import RunConfig
+from onceforall.run.config import RunConfig
 
 # Streams of the fine-tuning's randomness, apart from the training run's (whose phases use
 # indices 0.. and epochs phase * 100000 + epoch): dropout seeds and loader epochs.

@@ -1,19 +1,23 @@
-"""Imports point down the layers (ARCHITECTURE.md): arch/ is the bottom layer and imports nothing
-of onceforall above it, nor torch; latency/ (a workflow) imports nothing of the results and
-interface layers; plots.py imports only the base at run time, so every layer may draw."""
+"""Imports point down (ARCHITECTURE.md). arch/ is the bottom layer: its modules import nothing of
+onceforall above it, nor torch. run/ (the run folder) sits below everything that trains, reads or
+deploys a run. deploy/ reads a run through run/, never through train/. latency/ (a workflow)
+imports nothing of the results and interface layers. plots.py imports only the base at run time,
+so every layer may draw."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-import onceforall.arch
+import pytest
 
-PACKAGE = Path(onceforall.arch.__file__).parents[1]
-ARCH = PACKAGE / "arch"
+import onceforall
+
+PACKAGE = Path(onceforall.__file__).parent
 # the torch-free base: errors, and the memory check that bounds sizes before allocating
-ALLOWED = ("onceforall.arch", "onceforall.errors", "onceforall.memory_budget")
-ABOVE_WORKFLOWS = tuple(f"onceforall.{name}" for name in ("search", "deploy", "demo", "cli"))
+ARCH_ALLOWED = ("onceforall.arch", "onceforall.errors", "onceforall.memory_budget")
+# what uses a run: none of it may be imported by run/
+ABOVE_RUN = ("train", "predict", "search", "deploy", "demo", "cli", "latency")
 
 
 def imported_modules(path: Path, *, run_time_only: bool = False) -> set[str]:
@@ -42,23 +46,36 @@ def import_names(node: ast.AST) -> set[str]:
     return set()
 
 
+def within(name: str, packages: tuple[str, ...]) -> bool:
+    return any(name == package or name.startswith(f"{package}.") for package in packages)
+
+
 def test_arch_imports_nothing_above_it() -> None:
     offending = {
         f"{path.name}: {name}"
-        for path in sorted(ARCH.glob("*.py"))
+        for path in sorted((PACKAGE / "arch").glob("*.py"))
         for name in imported_modules(path)
-        if (name.startswith("onceforall") and not name.startswith(ALLOWED))
+        if (name.startswith("onceforall") and not within(name, ARCH_ALLOWED))
         or name.split(".")[0] == "torch"
     }
     assert not offending, sorted(offending)
 
 
-def test_latency_imports_no_layer_above_the_workflows() -> None:
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("run", ABOVE_RUN),
+        ("deploy", ("train",)),
+        ("latency", ("search", "deploy", "demo", "cli")),
+    ],
+)
+def test_package_imports_nothing_above_it(package: str, forbidden: tuple[str, ...]) -> None:
+    above = tuple(f"onceforall.{name}" for name in forbidden)
     offending = {
         f"{path.name}: {name}"
-        for path in sorted((PACKAGE / "latency").glob("*.py"))
+        for path in sorted((PACKAGE / package).glob("*.py"))
         for name in imported_modules(path)
-        if name.startswith(ABOVE_WORKFLOWS)
+        if within(name, above)
     }
     assert not offending, sorted(offending)
 

@@ -14,8 +14,8 @@ from onceforall.data import ImageSource, calibration_loader, eval_loader
 from onceforall.models.supernet import Supernet
 from onceforall.nn.bn import recalibrate_bn
 from onceforall.nn.memory_format import to_channels_last
-from onceforall.train.config import RunConfig
-from onceforall.train.datasets import RunData
+from onceforall.run.config import RunConfig
+from onceforall.run.datasets import RunData
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from typing import Any
 import torch
 
 from onceforall.atomic_files import atomic_write_json
-from onceforall.train.datasets import build_run_data, load_test_source
-from onceforall.train.evaluation import Evaluator, labelled_panel
-from onceforall.train.trained import load_trained_supernet
+from onceforall.run.datasets import build_run_data, load_test_source
+from onceforall.run.evaluation import Evaluator, labelled_panel
+from onceforall.run.trained import load_trained_supernet
 
 
 def evaluate_run(

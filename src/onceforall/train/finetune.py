@@ -8,7 +8,7 @@ Held-out accuracy (BN re-calibrated) is measured before, after every epoch and a
 
 Resumable exactly: batches, dropout masks and rates are functions of (seed, step), and
 checkpoints (every `training.checkpoint_every` steps, at the end of every epoch, on SIGINT/
-SIGTERM) hold the student, the optimizer and the teacher. Output files: finetune_output.py.
+SIGTERM) hold the student, the optimizer and the teacher. Output files: run/finetuned.py.
 """
 
 from __future__ import annotations
@@ -28,32 +28,31 @@ from tqdm import tqdm
 
 from onceforall.atomic_files import atomic_write_json, atomic_write_text
 from onceforall.data import LoaderConfig, steps_per_epoch, train_loader
-from onceforall.deploy.calibration import calibrated_accuracy, calibrated_copy, run_evaluator
-from onceforall.deploy.finetune_config import (
+from onceforall.errors import CheckpointError, ConfigError
+from onceforall.nn.memory_format import to_channels_last
+from onceforall.run.calibration import calibrated_accuracy, calibrated_copy, run_evaluator
+from onceforall.run.checkpoints import Position, last_checkpoint, load_checkpoint
+from onceforall.run.config import (
+    OptimizerConfig,
+    PhaseConfig,
+)
+from onceforall.run.datasets import build_run_data
+from onceforall.run.finetuned import ACCURACY_FILE, SETTINGS_FILE, FinetunedModel
+from onceforall.run.layout import CHECKPOINTS, METRICS_FILE
+from onceforall.run.trained import load_trained_supernet
+from onceforall.run_lock import LOCK_FILE, run_lock
+from onceforall.train.checkpoint import save_checkpoint
+from onceforall.train.finetune_config import (
     FINETUNE_EPOCH_OFFSET,
     FINETUNE_PHASE_INDEX,
     FinetuneConfig,
 )
-from onceforall.deploy.finetune_output import (
-    ACCURACY_FILE,
-    SETTINGS_FILE,
-    FinetunedModel,
-    save_finetuned,
-)
-from onceforall.errors import CheckpointError, ConfigError
-from onceforall.nn.memory_format import to_channels_last
-from onceforall.run_lock import LOCK_FILE, run_lock
-from onceforall.train.checkpoint import LAST, Position, load_checkpoint, save_checkpoint
-from onceforall.train.config import (
-    OptimizerConfig,
-    PhaseConfig,
-)
-from onceforall.train.datasets import build_run_data
+from onceforall.train.finetune_output import save_finetuned
+from onceforall.train.interruption import interrupted, stop_requests
 from onceforall.train.loop import build_optimizer, seeded_dropout, soft_cross_entropy
 from onceforall.train.metrics import MetricsLog
-from onceforall.train.run import TrainingInterrupted, check_resumable, stop_requests
+from onceforall.train.resume import check_resumable
 from onceforall.train.schedule import PhasePlan, dropout_seed, learning_rate
-from onceforall.train.trained import load_trained_supernet
 
 CPU = torch.device("cpu")
 
@@ -101,7 +100,7 @@ def check_output(out: Path, resume: bool) -> Path:
     )
     if occupied and not (out / SETTINGS_FILE).is_file():
         raise CheckpointError(f"{out} exists and holds no fine-tuning; choose another --out")
-    last = out / "checkpoints" / LAST
+    last = last_checkpoint(out)
     if last.is_file() and not resume:
         raise CheckpointError(f"{out} already holds a fine-tuning; pass --resume to continue")
     return last
@@ -150,7 +149,7 @@ class Finetuner:
             lr=config.peak_lr(run_config) * batch_scale,
         )
         self.settings = config.resolved(run_config, self.supernet, self.num_classes)
-        self.metrics = MetricsLog(out / "metrics.jsonl")
+        self.metrics = MetricsLog(out / METRICS_FILE)
         self.student = self._prepare(net.static(self.arch))
         distill = config.distill and run_config.optimizer.kd_ratio > 0
         self.teacher = self._prepare(net.static(net.space.max())) if distill else None
@@ -198,7 +197,7 @@ class Finetuner:
 
     def save(self, complete: bool, optimizer: torch.optim.Optimizer | None) -> None:
         save_checkpoint(
-            self.out / "checkpoints",
+            self.out / CHECKPOINTS,
             supernet=self.supernet,
             num_classes=self.num_classes,
             config=self.settings,
@@ -244,10 +243,7 @@ class Finetuner:
                         break
         if self.step < plan.steps:
             if stops:
-                raise TrainingInterrupted(
-                    f"interrupted at step {self.step}; checkpoint saved in "
-                    f"{self.out / 'checkpoints'}; continue with --resume"
-                )
+                raise interrupted(f"at step {self.step}", self.out / CHECKPOINTS)
             return self._summary(start, None)
         return self._finish(start)
 

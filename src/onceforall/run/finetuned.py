@@ -1,13 +1,15 @@
-"""The files of a fine-tuning output directory, and its final model.
+"""A fine-tuning's output directory (what `ofa finetune` writes, train/finetune.py): its files,
+its settings and its final model, as export and a resumed fine-tuning read them.
 
     DIR/finetune.yaml        the resolved fine-tuning settings and the source run's config
-    DIR/checkpoints/last.pt  resumable state (train/checkpoint.py: student, optimizer, teacher)
+    DIR/checkpoints/last.pt  resumable state (run/checkpoints.py: student, optimizer, teacher)
     DIR/metrics.jsonl        step losses and per-epoch held-out accuracy
     DIR/accuracy.json        held-out accuracy before and after fine-tuning
     DIR/model.pt             the final model: static weights (BN re-calibrated) and what they are
 
 `model.pt` loads with `torch.load(weights_only=True)`: {"format", "version", "supernet",
-"num_classes", "arch", "run_config", "state_dict"}; `ofa export DIR` reads it.
+"num_classes", "arch", "run_config", "state_dict"} (train/finetune_output.py writes it); `ofa
+export DIR` reads it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
-from onceforall.atomic_files import atomic_torch_save
 from onceforall.errors import CheckpointError
 from onceforall.tensor_files import read_tensor_file
 
@@ -42,21 +44,6 @@ def is_finetune_dir(path: Path) -> bool:
     return path.is_dir() and (path / SETTINGS_FILE).is_file()
 
 
-def save_finetuned(directory: Path, model: FinetunedModel) -> Path:
-    payload = {
-        "format": FORMAT,
-        "version": VERSION,
-        "supernet": model.supernet,
-        "num_classes": model.num_classes,
-        "arch": model.arch,
-        "run_config": model.run_config,
-        "state_dict": model.state_dict,
-    }
-    path = directory / MODEL_FILE
-    atomic_torch_save(payload, path)
-    return path
-
-
 def load_finetuned(directory: Path) -> FinetunedModel:
     """The final model of a finished fine-tuning directory (CheckpointError otherwise)."""
     path = directory / MODEL_FILE
@@ -77,3 +64,17 @@ def load_finetuned(directory: Path) -> FinetunedModel:
         run_config=payload["run_config"],
         state_dict=payload["state_dict"],
     )
+
+
+def finetuning_settings(directory: Path) -> dict[str, Any]:
+    """The "finetune" part of DIR/finetune.yaml: run, arch, epochs, lr, ..."""
+    path = directory / SETTINGS_FILE
+    try:
+        content = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        reason = " ".join(str(error).split())
+        raise CheckpointError(f"cannot read {path}: {reason}") from None
+    settings = content.get("finetune") if isinstance(content, dict) else None
+    if not isinstance(settings, dict) or not {"run", "epochs"} <= set(settings):
+        raise CheckpointError(f"{path} is not a fine-tuning's settings (a 'finetune' mapping)")
+    return settings

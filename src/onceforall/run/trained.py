@@ -8,8 +8,8 @@ from typing import Any
 from onceforall.errors import CheckpointError
 from onceforall.models.registry import create_supernet
 from onceforall.models.supernet import Supernet
-from onceforall.train.checkpoint import load_checkpoint
-from onceforall.train.config import RunConfig, run_config_from_dict
+from onceforall.run.checkpoints import load_checkpoint
+from onceforall.run.config import RunConfig, run_config_from_dict
 
 
 def with_run_resolutions(net: Supernet[Any], config: RunConfig) -> Supernet[Any]:
@@ -34,3 +34,9 @@ def load_trained_supernet(path: Path) -> tuple[Supernet[Any], RunConfig, dict[st
     )
     net.load_state_dict(payload["model"])
     return with_run_resolutions(net, config).eval(), config, payload
+
+
+def load_run(run_dir: Path) -> tuple[RunConfig, dict[str, Any]]:
+    """The config and checkpoint of a run directory."""
+    payload = load_checkpoint(run_dir)
+    return run_config_from_dict(payload["config"]), payload
