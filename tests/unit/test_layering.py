@@ -65,8 +65,10 @@ def test_arch_imports_nothing_above_it() -> None:
     ("package", "forbidden"),
     [
         ("run", ABOVE_RUN),
-        ("deploy", ("train",)),
+        ("deploy", ("train", "cli")),
         ("latency", ("search", "deploy", "demo", "cli")),
+        ("search", ("deploy", "demo", "cli")),
+        ("demo", ("cli",)),
     ],
 )
 def test_package_imports_nothing_above_it(package: str, forbidden: tuple[str, ...]) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from onceforall.atomic_files import atomic_write_text
-from onceforall.cli.output import format_table
 from onceforall.latency.settings import MeasureSettings
 from onceforall.plots import plot_demo_pareto
+from onceforall.text_table import format_table
 
 
 def export_picks(
