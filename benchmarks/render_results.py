@@ -326,9 +326,28 @@ def claims_ps_vs_scratch(d: dict[str, Any], folder: str = "claims") -> str:
         f"(`{study_config(d)}`) in {d['supernet_train_seconds'] / 60:.1f} min; each sub-network "
         f"alone with the full-network phase's recipe, seeds {seeds}):\n\n"
         + table(["sub-network", "MMACs", "from supernet", "alone", "difference pp"], rows)
+        + claims_ps_vs_scratch_summary(d)
         + f"\n\n{source(d, f'{folder}/ps_vs_scratch.json')}. "
         f"![claim 1](benchmarks/results/{folder}/ps_vs_scratch.png)"
     )
+
+
+def claims_ps_vs_scratch_summary(d: dict[str, Any]) -> str:
+    """The goal line and the full phase's held-out curve (results that record them)."""
+    if "goal_met" not in d:
+        return ""
+    curve = ", ".join(
+        f"{point['epoch']:.2f}: {100 * point['accuracy']:.1f}"
+        for point in d.get("full_phase_heldout_curve", [])
+    )
+    text = (
+        f"\n\n{d['train_images']:,} training images. Mean difference {d['mean_difference_pp']:+.2f} "
+        f"pp, worst {d['worst_difference_pp']:+.2f} pp: the goal ({d['goal']}) is "
+        f"{'met' if d['goal_met'] else 'not met'}."
+    )
+    if curve:
+        text += f" Largest network's held-out top-1 % during the full phase (epoch: %): {curve}."
+    return text
 
 
 def claims_ablation(d: dict[str, Any], folder: str = "claims") -> str:

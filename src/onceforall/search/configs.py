@@ -25,8 +25,12 @@ class EvolutionConfig:
             raise SearchError("population_size >= 2, generations >= 0 and max_retries >= 1")
         if self.islands < 1 or self.polish_rounds < 0:
             raise SearchError("islands >= 1 and polish_rounds >= 0")
+        check_fits_in_memory("population_size", self.population_size, SEARCH_ROW_BYTES, SearchError)
         check_fits_in_memory(
-            "population_size", self.islands * self.population_size, SEARCH_ROW_BYTES, SearchError
+            "islands x population_size",
+            self.islands * self.population_size,
+            SEARCH_ROW_BYTES,
+            SearchError,
         )
         for name in ("parent_ratio", "mutation_ratio", "mutation_prob", "resolution_mutation_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
