@@ -224,6 +224,40 @@ def recalibration(d: dict[str, Any]) -> str:
     )
 
 
+def accuracy_dataset(d: dict[str, Any]) -> str:
+    labels = {
+        "straightforward": "before: static copy, re-calibrate, whole batches",
+        "evaluate": "`Evaluator.evaluate` (nn/inference.py)",
+        "dataset": "as `ofa predictor dataset` runs it (+ malloc_tuning.py)",
+    }
+    rows = [
+        [
+            run["threads"],
+            label,
+            f"{run['ways'][way]['wall_mean_s']:.2f}",
+            f"{run['ways'][way]['cpu_mean_s']:.2f}",
+            f"**{run['ways'][way]['speedup_wall']:.2f}x** / {run['ways'][way]['speedup_cpu']:.2f}x"
+            if way != "straightforward"
+            else "",
+            run["ways"][way].get("max_accuracy_difference", ""),
+        ]
+        for run in d["runs"]
+        for way, label in labels.items()
+    ]
+    images = next(iter(d["runs"][0]["images_per_resolution"].values()))
+    return (
+        f"**Accuracy dataset, seconds per sub-network** ({d['archs']} candidates of "
+        f"{d['supernet']} trained briefly on Fashion-MNIST, {images['calibration']} calibration + "
+        f"{images['evaluation']} held-out images each, each way in its own process, asked in "
+        "turn):\n\n"
+        + table(
+            ["threads", "way", "wall s", "CPU s", "speed-up (wall / CPU)", "max accuracy diff."],
+            rows,
+        )
+        + f"\n\n{source(d, 'accuracy_dataset.json')}. {d['notes']}"
+    )
+
+
 def foundation(d: dict[str, Any]) -> str:
     m = d["macs_counting"]
     overhead = ", ".join(
@@ -471,6 +505,7 @@ SECTIONS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("search.json", search),
     ("latency_small_input.json", latency),
     ("bn_recalibration.json", recalibration),
+    ("accuracy_dataset.json", accuracy_dataset),
     ("foundation.json", foundation),
     ("export.json", export),
     ("int8.json", int8),

@@ -83,6 +83,7 @@ class OFAMobileNetV3(Supernet[MBv3Arch]):
     """The weight-sharing network of an MBv3Layout (OFA-MobileNetV3, OFA-ProxylessNAS)."""
 
     space: MBv3Space
+    static_sequentials_called_whole = True
 
     def __init__(
         self,

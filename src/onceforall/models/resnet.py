@@ -43,6 +43,7 @@ class OFAResNet(Supernet[ResNetArch]):
     """The weight-sharing network of a ResNetLayout (OFA-ResNet50 and its variants)."""
 
     space: ResNetSpace
+    static_sequentials_called_whole = True
 
     def __init__(self, space: ResNetSpace, dropout: float = 0.1, init_seed: int = 0) -> None:
         super().__init__(space)

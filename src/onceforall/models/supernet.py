@@ -24,6 +24,10 @@ class Supernet(nn.Module, Generic[ArchT]):
     """
 
     name: str = ""
+    # Every nn.Sequential in `static(arch)` is only ever called whole (the library's own static
+    # modules): a copy made for BN re-calibration and evaluation may then fold its batch norms and
+    # run activations in place (nn/inference.py). A user network's forward may reach inside one.
+    static_sequentials_called_whole: bool = False
 
     def __init__(self, space: Space[ArchT]) -> None:
         super().__init__()

@@ -4,7 +4,9 @@
 RUN/predictor/dataset.jsonl as it goes ({"arch", "accuracy", "macs", "params", "resolution"}),
 so an interrupted build resumes where it stopped; archs already in the file are never evaluated
 again. Evaluation uses the run's held-out split (never the test split). Under torchrun each rank
-evaluates every world_size-th candidate into its own part file; rank 0 merges them.
+evaluates every world_size-th candidate into its own part file; rank 0 merges them. Per
+sub-network: `Evaluator.evaluate` (nn/inference.py for its speed), with freed large blocks kept
+in the heap while the loop runs (malloc_tuning.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tqdm import tqdm
 
 from onceforall.atomic_files import atomic_write_text, make_folder
 from onceforall.errors import OnceForAllError
+from onceforall.malloc_tuning import keep_large_blocks
 from onceforall.memory_budget import ARCH_BYTES, check_fits_in_memory
 from onceforall.run.config import RunConfig
 from onceforall.run.datasets import RunData, build_run_data
@@ -138,19 +141,20 @@ def build_accuracy_dataset(
     )
     net.to(context.device)
     bar = tqdm(todo, desc="accuracy dataset", disable=not progress or not context.is_main)
-    for arch in bar:
-        result = evaluator.evaluate(net, arch)
-        append_line(
-            part,
-            {
-                "arch": result.arch,
-                "accuracy": result.accuracy,
-                "macs": result.macs,
-                "params": result.params,
-                "resolution": arch.resolution,
-                "eval_images": len(evaluator.eval_source),
-            },
-        )
+    with keep_large_blocks():  # whole calibration batches, sub-network after sub-network
+        for arch in bar:
+            result = evaluator.evaluate(net, arch)
+            append_line(
+                part,
+                {
+                    "arch": result.arch,
+                    "accuracy": result.accuracy,
+                    "macs": result.macs,
+                    "params": result.params,
+                    "resolution": arch.resolution,
+                    "eval_images": len(evaluator.eval_source),
+                },
+            )
     barrier(context)
     if context.is_main:
         merge_parts(path)

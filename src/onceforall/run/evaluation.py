@@ -13,6 +13,12 @@ from torch import Tensor, nn
 from onceforall.data import ImageSource, calibration_loader, eval_loader
 from onceforall.models.supernet import Supernet
 from onceforall.nn.bn import recalibrate_bn
+from onceforall.nn.inference import (
+    activations_in_place,
+    fold_batch_norms,
+    pointwise_as_matrix_products,
+    predicted_classes,
+)
 from onceforall.nn.memory_format import to_channels_last
 from onceforall.run.config import RunConfig
 from onceforall.run.datasets import RunData
@@ -141,18 +147,25 @@ class Evaluator:
         model.eval()
         correct = total = 0
         for images, labels in self.eval_batches(resolution):
-            predictions = model(images).argmax(dim=1).cpu()
+            predictions = predicted_classes(model, images).cpu()
             correct += int((predictions == labels).sum())
             total += int(labels.numel())
         return correct / max(total, 1)
 
     def evaluate(self, net: Supernet[Any], arch: Any) -> ArchAccuracy:
-        """Static copy of `arch` (the supernet is untouched), re-calibrated, then evaluated."""
+        """Static copy of `arch` (the supernet is untouched), re-calibrated, then evaluated; for
+        the library's own networks, with activations in place and BNs folded (nn/inference.py)."""
+        rewrite = net.static_sequentials_called_whole
         model = net.static(arch).to(self.device)
+        if rewrite:
+            model = pointwise_as_matrix_products(activations_in_place(model))
         if self.channels_last:
             model = to_channels_last(model)
         if self.calibrate:
             recalibrate_bn(model, self.calibration_batches(arch.resolution))
+        model.eval()
+        if rewrite:
+            model = fold_batch_norms(model)
         return ArchAccuracy(
             arch=str(arch),
             accuracy=self.accuracy(model, arch.resolution),
