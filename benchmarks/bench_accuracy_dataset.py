@@ -43,18 +43,18 @@ from typing import Any
 import torch
 
 from onceforall.atomic_files import atomic_write_json
-from onceforall.efficiency.latency_measure import machine_description
+from onceforall.latency.measure import machine_description
 from onceforall.malloc_tuning import keep_large_blocks
 from onceforall.nn.bn import recalibrate_bn
 from onceforall.nn.inference import forward_chunk_size
 from onceforall.nn.memory_format import to_channels_last
 from onceforall.predict.dataset import candidates, heldout_evaluator
-from onceforall.train.checkpoint import load_checkpoint
-from onceforall.train.config import run_config_from_dict
-from onceforall.train.datasets import build_run_data
-from onceforall.train.evaluation import Evaluator
+from onceforall.run.checkpoints import load_checkpoint
+from onceforall.run.config import run_config_from_dict
+from onceforall.run.datasets import build_run_data
+from onceforall.run.evaluation import Evaluator
+from onceforall.run.trained import load_trained_supernet
 from onceforall.train.run import train
-from onceforall.train.trained import load_trained_supernet
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "benchmarks" / "results" / "accuracy_dataset.json"

@@ -15,7 +15,7 @@ from onceforall.models.registry import create_supernet
 from onceforall.nn.bn import recalibrate_bn
 from onceforall.nn.inference import forward_chunk_size
 from onceforall.nn.memory_format import to_channels_last
-from onceforall.train.evaluation import Evaluator
+from onceforall.run.evaluation import Evaluator
 
 
 def straightforward(evaluator: Evaluator, net: Any, arch: Any) -> float:
