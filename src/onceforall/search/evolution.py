@@ -23,7 +23,6 @@ search exactly.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -71,6 +70,8 @@ class _BudgetEvolution:
         self._mutation_prob = problem.operators.mutation_prob(
             config.mutation_prob, config.resolution_mutation_prob
         )
+        # which children of an island are mutants (the rest crossovers), for all islands
+        self._mutant = np.tile(np.arange(config.population_size) < config.mutants, config.islands)
         self.tried = 0  # bred candidates, and those within the budget: sets the batch size
         self.fitted = 0
 
@@ -86,14 +87,13 @@ class _BudgetEvolution:
         picks = self.rng.integers(parents, size=(islands, size, 2))
         picks[:, : config.mutants, 1] = picks[:, : config.mutants, 0]
         picks = (picks + parents * np.arange(islands)[:, None, None]).reshape(-1, 2)
-        mutant = np.tile(np.arange(size) < config.mutants, islands)
         flat = self.population.reshape(islands * parents, -1)
         children = np.empty((islands * size, flat.shape[1]), dtype=np.int32)
         todo = np.arange(islands * size)
         for attempt in range(config.max_retries):
             # `copies` candidates per child in one batch; the first that fits is the child
             copies = self._copies(attempt)
-            candidates = self._breed(flat, picks[todo], mutant[todo], copies)
+            candidates = self._breed(flat, picks[todo], self._mutant[todo], copies)
             ok = self.check.within(candidates)
             self.tried += len(ok)
             self.fitted += int(ok.sum())
@@ -152,11 +152,12 @@ class _BudgetEvolution:
             bests.setdefault(row.tobytes(), (row, float(self.scores[island, index[island]])))
         return list(bests.values())
 
-    def result(self, scorer: PredictionCache) -> SearchResult:
+    def best(self, scorer: PredictionCache) -> tuple[np.ndarray, float]:
         """The best of the islands' best rows, each polished first (`config.polish_rounds`)."""
-        row, score = self.island_bests()[0]
+        starts = self.island_bests()
+        row, score = starts[0]
         if self.config.polish_rounds:
-            for start, start_score in self.island_bests():
+            for start, start_score in starts:
                 polished = polish(
                     self.problem.operators,
                     start,
@@ -167,14 +168,7 @@ class _BudgetEvolution:
                 )
                 if polished.score > score:
                     row, score = polished.row, polished.score
-        return result_from_row(
-            self.problem,
-            self.budget,
-            row,
-            score,
-            history=tuple(self.best_per_generation),
-            evaluated=scorer.evaluated,
-        )
+        return row, score
 
 
 def evolution_search(
@@ -204,8 +198,18 @@ def evolution_search(
     for _ in tqdm(range(config.generations), desc="evolution", disable=not progress):
         children = [search.select_and_breed() for search in searches]
         _score(children, searches, scorer, replace=False)
-    results = [search.result(scorer) for search in searches]
-    return [dataclasses.replace(r, evaluated=scorer.evaluated) for r in results]
+    bests = [search.best(scorer) for search in searches]  # the polish scores more rows
+    return [
+        result_from_row(
+            problem,
+            search.budget,
+            row,
+            score,
+            history=tuple(search.best_per_generation),
+            evaluated=scorer.evaluated,
+        )
+        for search, (row, score) in zip(searches, bests, strict=True)
+    ]
 
 
 def _score(
